@@ -1,0 +1,2 @@
+; Every comment: approval tags live in them.
+(comment) @comment

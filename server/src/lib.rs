@@ -1,0 +1,12 @@
+//! alembic-lsp: a language server and CI checker for Alembic migrations.
+//!
+//! The pipeline, in the order of the modules: text ([`source`]) → parsed
+//! migration ([`syntax`], [`migration`]) → project (files found by
+//! [`discovery`], configured by [`config`], linked into a [`graph`]) →
+//! [`rules`] → [`diagnostic`]s with fixes → the two front ends, [`cli`]
+//! (`--check`) and [`lsp`].
+
+pub mod position;
+pub mod source;
+pub mod syntax;
+pub mod migration;

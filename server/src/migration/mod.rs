@@ -1,0 +1,209 @@
+//! A migration file as the rest of the tool sees it: its revision
+//! identifiers with their source ranges, its docstring header, its
+//! `upgrade*` / `downgrade*` functions and every Alembic operation they call.
+//! Built from text by [`MigrationFile::parse`], never by importing anything.
+
+mod extract;
+mod operations;
+pub mod signatures;
+
+use std::collections::HashMap;
+
+use tree_sitter::Tree;
+
+use crate::position::{LineIndex, TextRange};
+use crate::source::{decode, DecodeProblem};
+use crate::syntax::{self, pystring::StringLiteral};
+
+pub use operations::{CallExpr, Expr, OpCall, Receiver};
+
+/// A revision id (or branch label) as written: its value and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdLit {
+    pub value: String,
+    pub range: TextRange,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeclValue {
+    /// `None`.
+    None,
+    /// One string.
+    Str(IdLit),
+    /// A tuple, list or set of strings (`()` / `[]` is a base, like `None`).
+    Seq(Vec<IdLit>),
+    /// Anything the tool cannot read without running the file.
+    Dynamic,
+}
+
+impl DeclValue {
+    /// The ids named, or `None` when the value is not known.
+    pub fn ids(&self) -> Option<Vec<&IdLit>> {
+        match self {
+            DeclValue::None => Some(Vec::new()),
+            DeclValue::Str(id) => Some(vec![id]),
+            DeclValue::Seq(ids) => Some(ids.iter().collect()),
+            DeclValue::Dynamic => None,
+        }
+    }
+}
+
+/// A module-level assignment of one of Alembic's four variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declaration {
+    pub value: DeclValue,
+    /// The assigned expression (for MG002 and hover).
+    pub value_range: TextRange,
+    /// The whole statement.
+    pub statement_range: TextRange,
+}
+
+/// `Revision ID:` / `Revises:` in the module docstring.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    pub message: Option<String>,
+    pub revision_id: Option<IdLit>,
+    pub revises: Option<Vec<IdLit>>,
+    pub revises_range: Option<TextRange>,
+    pub docstring_range: Option<TextRange>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FunctionKind {
+    Upgrade,
+    Downgrade,
+}
+
+#[derive(Clone, Debug)]
+pub struct Function {
+    pub name: String,
+    pub kind: FunctionKind,
+    pub name_range: TextRange,
+    /// The `def` statement, decorators included.
+    pub def_range: TextRange,
+    pub body_range: TextRange,
+    /// The body holds nothing but `pass`, `...`, a docstring or comments.
+    pub is_empty: bool,
+    /// The body's only statements are `raise` (and docstrings / `pass`).
+    pub only_raises: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comment {
+    pub range: TextRange,
+    pub text: String,
+}
+
+/// A module-level statement Python evaluates on import that would fail
+/// (today: an annotation naming something never imported).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportFailure {
+    pub range: TextRange,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct MigrationFile {
+    pub text: String,
+    pub line_index: LineIndex,
+    pub decode_problem: Option<DecodeProblem>,
+    /// ERROR (false) and MISSING (true) nodes.
+    pub syntax_errors: Vec<(TextRange, bool)>,
+    pub revision: Option<Declaration>,
+    pub down_revision: Option<Declaration>,
+    pub branch_labels: Option<Declaration>,
+    pub depends_on: Option<Declaration>,
+    pub header: Header,
+    pub functions: Vec<Function>,
+    /// Alembic operations inside `upgrade*` / `downgrade*`, in source order.
+    pub ops: Vec<OpCall>,
+    /// Calls of plain functions inside them (for configured helpers), with
+    /// their callee resolved through the file's imports.
+    pub helper_calls: Vec<OpCall>,
+    pub comments: Vec<Comment>,
+    pub import_failures: Vec<ImportFailure>,
+    /// Local name → what it was imported as (`sa` → `sqlalchemy`).
+    pub imports: HashMap<String, String>,
+}
+
+impl MigrationFile {
+    /// Reads a file's bytes as Python would (BOM, coding declaration).
+    pub fn from_bytes(bytes: &[u8]) -> MigrationFile {
+        let decoded = decode(bytes);
+        let mut file = MigrationFile::parse(decoded.text);
+        file.decode_problem = decoded.problem;
+        file
+    }
+
+    pub fn parse(text: String) -> MigrationFile {
+        let tree = syntax::parse(&text, None);
+        MigrationFile::from_tree(text, &tree)
+    }
+
+    /// Builds the model from an existing tree (the language server keeps the
+    /// tree and reparses incrementally).
+    pub fn from_tree(text: String, tree: &Tree) -> MigrationFile {
+        let line_index = LineIndex::new(&text);
+        let mut file = MigrationFile {
+            syntax_errors: syntax::syntax_errors(tree),
+            line_index,
+            decode_problem: None,
+            revision: None,
+            down_revision: None,
+            branch_labels: None,
+            depends_on: None,
+            header: Header::default(),
+            functions: Vec::new(),
+            ops: Vec::new(),
+            helper_calls: Vec::new(),
+            comments: Vec::new(),
+            import_failures: Vec::new(),
+            imports: HashMap::new(),
+            text: String::new(),
+        };
+        extract::module_level(&mut file, &text, tree);
+        operations::collect(&mut file, &text, tree);
+        file.text = text;
+        file
+    }
+
+    pub fn upgrade_functions(&self) -> impl Iterator<Item = (usize, &Function)> {
+        self.functions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.kind == FunctionKind::Upgrade)
+    }
+
+    /// The revision id, when it is a readable string.
+    pub fn revision_id(&self) -> Option<&IdLit> {
+        match &self.revision.as_ref()?.value {
+            DeclValue::Str(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn line_text(&self, line: usize) -> &str {
+        let r = self.line_index.line_range(&self.text, line);
+        &self.text[r.start..r.end]
+    }
+
+    /// The indentation of the line holding `offset`.
+    pub fn indentation_at(&self, offset: usize) -> &str {
+        let line = self.line_text(self.line_index.line_of(offset));
+        let n = line.len() - line.trim_start_matches([' ', '\t']).len();
+        &line[..n]
+    }
+
+    pub fn slice(&self, range: TextRange) -> &str {
+        self.text.get(range.start..range.end).unwrap_or("")
+    }
+}
+
+impl StringLiteral {
+    pub fn as_id(&self) -> IdLit {
+        IdLit {
+            value: self.value.clone(),
+            range: self.range,
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! The functions of a migration and the Alembic operations they call, with
+//! the context a rule needs: which function, which statement, inside which
+//! `autocommit_block()` and `batch_alter_table()`.
+
+use std::collections::HashSet;
+
+use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+
+use super::extract::string_value;
+use super::{signatures, Function, FunctionKind, IdLit, MigrationFile};
+use crate::position::TextRange;
+use crate::syntax::{self, children, dotted_name, pystring::StringLiteral, range, text};
+
+/// How deep argument expressions are modelled; deeper ones are `Other`.
+const MAX_EXPR_DEPTH: usize = 8;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Str(StringLiteral),
+    Bool(bool, TextRange),
+    None(TextRange),
+    /// A name or attribute chain (`sa.Integer`).
+    Name(String, TextRange),
+    Call(Box<CallExpr>),
+    Seq(Vec<Expr>, TextRange),
+    Other(TextRange),
+}
+
+impl Expr {
+    pub fn range(&self) -> TextRange {
+        match self {
+            Expr::Str(s) => s.range,
+            Expr::Call(c) => c.range,
+            Expr::Bool(_, r) | Expr::None(r) | Expr::Name(_, r) | Expr::Seq(_, r) | Expr::Other(r) => *r,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Expr::Str(s) => Some(&s.value),
+            _ => None,
+        }
+    }
+
+    pub fn is_true(&self) -> bool {
+        matches!(self, Expr::Bool(true, _))
+    }
+
+    pub fn as_call(&self) -> Option<&CallExpr> {
+        match self {
+            Expr::Call(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallExpr {
+    /// Dotted callee (`sa.Column`), or empty when it is not a name.
+    pub callee: String,
+    pub args: Vec<Expr>,
+    pub kwargs: Vec<(String, Expr)>,
+    pub range: TextRange,
+}
+
+impl CallExpr {
+    pub fn kwarg(&self, name: &str) -> Option<&Expr> {
+        self.kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// The last part of the callee: `Column` for `sa.Column`.
+    pub fn callee_name(&self) -> &str {
+        self.callee.rsplit('.').next().unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Receiver {
+    /// `op.<method>`.
+    Op,
+    /// A `batch_alter_table` alias; the table, when it is a literal.
+    Batch { table: Option<IdLit> },
+    /// A plain function (a configured helper), by resolved dotted name.
+    Helper,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpCall {
+    /// `drop_table`, or for a helper the resolved dotted callee.
+    pub method: String,
+    pub receiver: Receiver,
+    /// Index into `MigrationFile::functions`.
+    pub function: usize,
+    pub call: CallExpr,
+    pub method_range: TextRange,
+    pub arguments_range: TextRange,
+    /// The statement holding the call (tags sit above or beside it).
+    pub statement_range: TextRange,
+    pub in_autocommit: bool,
+}
+
+impl OpCall {
+    /// The argument bound to parameter `name`, by keyword or by position.
+    pub fn arg(&self, name: &str) -> Option<&Expr> {
+        if let Some(v) = self.call.kwarg(name) {
+            return Some(v);
+        }
+        let batch = matches!(self.receiver, Receiver::Batch { .. });
+        let params = signatures::positional(&self.method, batch)?;
+        let index = params.iter().position(|p| *p == name)?;
+        self.call.args.get(index)
+    }
+
+    pub fn kwarg(&self, name: &str) -> Option<&Expr> {
+        self.call.kwarg(name)
+    }
+
+    /// The table the operation works on, when it is a literal.
+    pub fn table(&self) -> Option<&str> {
+        if let Receiver::Batch { table } = &self.receiver {
+            return table.as_ref().map(|t| t.value.as_str());
+        }
+        let param = match self.method.as_str() {
+            "create_foreign_key" => "source_table",
+            "rename_table" => "old_table_name",
+            _ => "table_name",
+        };
+        self.arg(param)?.as_str()
+    }
+
+    pub fn is_batch(&self) -> bool {
+        matches!(self.receiver, Receiver::Batch { .. })
+    }
+
+    /// `op.drop_table` or `batch_op.drop_column`, for messages.
+    pub fn display_name(&self) -> String {
+        match self.receiver {
+            Receiver::Op => format!("op.{}", self.method),
+            Receiver::Batch { .. } => format!("batch_op.{}", self.method),
+            Receiver::Helper => self.method.clone(),
+        }
+    }
+}
+
+pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
+    collect_functions(file, source, tree);
+    collect_comments(file, source, tree);
+    if file.functions.is_empty() {
+        return;
+    }
+    let mut op_names: HashSet<String> = file
+        .imports
+        .iter()
+        .filter(|(_, full)| full.as_str() == "alembic.op")
+        .map(|(local, _)| local.clone())
+        .collect();
+    op_names.insert("op".into());
+
+    let queries = syntax::queries();
+    let q = &queries.calls;
+    let [call_ix, receiver_ix, method_ix, args_ix, helper_ix] =
+        ["call", "receiver", "method", "arguments", "helper"]
+            .map(|n| q.capture_index_for_name(n).expect("capture in calls.scm"));
+    let root = tree.root_node();
+    for index in 0..file.functions.len() {
+        let body = file.functions[index].body_range;
+        let mut cursor = QueryCursor::new();
+        cursor.set_byte_range(body.start..body.end);
+        let mut matches = cursor.matches(q, root, source.as_bytes());
+        while let Some(m) = matches.next() {
+            let node_of = |ix: u32| m.captures.iter().find(|c| c.index == ix).map(|c| c.node);
+            let (Some(call), Some(arguments)) = (node_of(call_ix), node_of(args_ix)) else {
+                continue;
+            };
+            let context = Context::of(call, source, &op_names);
+            let statement = statement_of(call);
+            let (method, receiver, method_range) = if let Some(helper) = node_of(helper_ix) {
+                if !is_statement_call(call) {
+                    continue;
+                }
+                let name = text(helper, source);
+                let resolved = file.imports.get(name).cloned().unwrap_or_else(|| name.to_owned());
+                (resolved, Receiver::Helper, range(helper))
+            } else {
+                let (Some(receiver), Some(method)) = (node_of(receiver_ix), node_of(method_ix)) else {
+                    continue;
+                };
+                let name = text(method, source).to_owned();
+                let receiver_name = dotted_name(receiver, source);
+                match receiver_name {
+                    Some(r) if op_names.contains(&r) || r == "alembic.op" => {
+                        (name, Receiver::Op, range(method))
+                    }
+                    Some(r) if context.batch_aliases.iter().any(|(alias, _)| *alias == r) => {
+                        let table = context
+                            .batch_aliases
+                            .iter()
+                            .rev()
+                            .find(|(alias, _)| *alias == r)
+                            .and_then(|(_, t)| t.clone());
+                        (name, Receiver::Batch { table }, range(method))
+                    }
+                    Some(r) if is_statement_call(call) => {
+                        let mut parts = r.splitn(2, '.');
+                        let head = parts.next().unwrap_or_default();
+                        let base = match file.imports.get(head) {
+                            Some(full) => match parts.next() {
+                                Some(rest) => format!("{full}.{rest}"),
+                                None => full.clone(),
+                            },
+                            None => r.clone(),
+                        };
+                        (format!("{base}.{name}"), Receiver::Helper, range(method))
+                    }
+                    _ => continue,
+                }
+            };
+            let mut call_expr = call_expr(call, arguments, source, 0);
+            call_expr.callee = method.clone();
+            let op = OpCall {
+                method,
+                receiver,
+                function: index,
+                call: call_expr,
+                method_range,
+                arguments_range: range(arguments),
+                statement_range: range(statement),
+                in_autocommit: context.in_autocommit,
+            };
+            if op.receiver == Receiver::Helper {
+                file.helper_calls.push(op);
+            } else {
+                file.ops.push(op);
+            }
+        }
+    }
+    file.ops.sort_by_key(|o| o.call.range.start);
+    file.helper_calls.sort_by_key(|o| o.call.range.start);
+}
+
+fn collect_functions(file: &mut MigrationFile, source: &str, tree: &Tree) {
+    let q = &syntax::queries().functions;
+    let name_ix = q.capture_index_for_name("name").expect("capture in functions.scm");
+    let fn_ix = q.capture_index_for_name("function").expect("capture in functions.scm");
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(q, tree.root_node(), source.as_bytes());
+    while let Some(m) = matches.next() {
+        let node_of = |ix: u32| m.captures.iter().find(|c| c.index == ix).map(|c| c.node);
+        let (Some(name), Some(def)) = (node_of(name_ix), node_of(fn_ix)) else {
+            continue;
+        };
+        let name_text = text(name, source);
+        let kind = if name_text == "upgrade" || name_text.starts_with("upgrade_") {
+            FunctionKind::Upgrade
+        } else if name_text == "downgrade" || name_text.starts_with("downgrade_") {
+            FunctionKind::Downgrade
+        } else {
+            continue;
+        };
+        let Some(body) = def.child_by_field_name("body") else {
+            continue;
+        };
+        let outer = match def.parent() {
+            Some(p) if p.kind() == "decorated_definition" => p,
+            _ => def,
+        };
+        let statements = children(body);
+        let is_filler = |s: &Node| match s.kind() {
+            "pass_statement" => true,
+            "expression_statement" => children(*s)
+                .iter()
+                .all(|e| matches!(e.kind(), "string" | "concatenated_string" | "ellipsis")),
+            _ => false,
+        };
+        let is_empty = statements.iter().all(is_filler);
+        let only_raises = statements.iter().any(|s| s.kind() == "raise_statement")
+            && statements
+                .iter()
+                .all(|s| s.kind() == "raise_statement" || is_filler(s));
+        file.functions.push(Function {
+            name: name_text.to_owned(),
+            kind,
+            name_range: range(name),
+            def_range: range(outer),
+            body_range: range(body),
+            is_empty,
+            only_raises,
+        });
+    }
+    file.functions.sort_by_key(|f| f.def_range.start);
+}
+
+fn collect_comments(file: &mut MigrationFile, source: &str, tree: &Tree) {
+    let q = &syntax::queries().comments;
+    let mut cursor = QueryCursor::new();
+    let mut captures = cursor.captures(q, tree.root_node(), source.as_bytes());
+    while let Some((m, ix)) = captures.next() {
+        let node = m.captures[*ix].node;
+        file.comments.push(super::Comment {
+            range: range(node),
+            text: text(node, source).to_owned(),
+        });
+    }
+    file.comments.sort_by_key(|c| c.range.start);
+    file.comments.dedup();
+}
+
+/// What the `with` blocks around a call say.
+struct Context {
+    in_autocommit: bool,
+    /// `(alias, table)` of enclosing `batch_alter_table` blocks, outermost first.
+    batch_aliases: Vec<(String, Option<IdLit>)>,
+}
+
+impl Context {
+    fn of(call: Node, source: &str, op_names: &HashSet<String>) -> Context {
+        let mut context = Context {
+            in_autocommit: false,
+            batch_aliases: Vec::new(),
+        };
+        let mut node = call;
+        while let Some(parent) = node.parent() {
+            if parent.kind() == "with_statement" && node.kind() == "block" {
+                for item in with_items(parent) {
+                    let Some(value) = item.child_by_field_name("value") else {
+                        continue;
+                    };
+                    let (expr, alias) = if value.kind() == "as_pattern" {
+                        let alias = value
+                            .child_by_field_name("alias")
+                            .and_then(|a| a.named_child(0).or(Some(a)))
+                            .map(|a| text(a, source).to_owned());
+                        (value.named_child(0), alias)
+                    } else {
+                        (Some(value), None)
+                    };
+                    let Some(expr) = expr.filter(|e| e.kind() == "call") else {
+                        continue;
+                    };
+                    let Some(function) = expr.child_by_field_name("function") else {
+                        continue;
+                    };
+                    if function.kind() != "attribute" {
+                        continue;
+                    }
+                    let method = function
+                        .child_by_field_name("attribute")
+                        .map(|a| text(a, source));
+                    match method {
+                        Some("autocommit_block") => context.in_autocommit = true,
+                        Some("batch_alter_table") => {
+                            let receiver = function
+                                .child_by_field_name("object")
+                                .and_then(|o| dotted_name(o, source));
+                            let is_op = receiver.is_some_and(|r| op_names.contains(&r) || r == "alembic.op");
+                            if let (true, Some(alias)) = (is_op, alias) {
+                                let table = first_string_arg(expr, source, "table_name");
+                                context.batch_aliases.insert(0, (alias, table));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if parent.kind() == "function_definition" {
+                break;
+            }
+            node = parent;
+        }
+        context
+    }
+}
+
+fn with_items(with_statement: Node) -> Vec<Node> {
+    let mut items = Vec::new();
+    for child in children(with_statement) {
+        if child.kind() == "with_clause" {
+            items.extend(children(child).into_iter().filter(|c| c.kind() == "with_item"));
+        }
+    }
+    items
+}
+
+fn first_string_arg(call: Node, source: &str, keyword: &str) -> Option<IdLit> {
+    let args = call.child_by_field_name("arguments")?;
+    for arg in children(args) {
+        if arg.kind() == "keyword_argument" {
+            let name = arg.child_by_field_name("name").map(|n| text(n, source));
+            if name == Some(keyword) {
+                return arg
+                    .child_by_field_name("value")
+                    .and_then(|v| string_value(v, source))
+                    .map(|s| s.as_id());
+            }
+            continue;
+        }
+        return string_value(arg, source).map(|s| s.as_id());
+    }
+    None
+}
+
+/// The statement a node belongs to: the ancestor whose parent is a block.
+fn statement_of(node: Node) -> Node {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if matches!(parent.kind(), "block" | "module") {
+            return current;
+        }
+        current = parent;
+    }
+    current
+}
+
+/// Whether the call is a statement of its own (`helper(...)`), not nested in
+/// an expression.
+fn is_statement_call(call: Node) -> bool {
+    let mut parent = call.parent();
+    while let Some(p) = parent {
+        match p.kind() {
+            "await" | "parenthesized_expression" => parent = p.parent(),
+            "expression_statement" => return true,
+            _ => return false,
+        }
+    }
+    false
+}
+
+fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExpr {
+    let callee = call
+        .child_by_field_name("function")
+        .and_then(|f| dotted_name(f, source))
+        .unwrap_or_default();
+    let mut expr = CallExpr {
+        callee,
+        args: Vec::new(),
+        kwargs: Vec::new(),
+        range: range(call),
+    };
+    for arg in children(arguments) {
+        if arg.kind() == "keyword_argument" {
+            let (Some(name), Some(value)) = (
+                arg.child_by_field_name("name"),
+                arg.child_by_field_name("value"),
+            ) else {
+                continue;
+            };
+            expr.kwargs
+                .push((text(name, source).to_owned(), to_expr(value, source, depth + 1)));
+        } else {
+            expr.args.push(to_expr(arg, source, depth + 1));
+        }
+    }
+    expr
+}
+
+fn to_expr(node: Node, source: &str, depth: usize) -> Expr {
+    let node = syntax::unparenthesize(node);
+    let r = range(node);
+    if depth > MAX_EXPR_DEPTH {
+        return Expr::Other(r);
+    }
+    match node.kind() {
+        "string" | "concatenated_string" => match string_value(node, source) {
+            Some(s) => Expr::Str(s),
+            None => Expr::Other(r),
+        },
+        "true" => Expr::Bool(true, r),
+        "false" => Expr::Bool(false, r),
+        "none" => Expr::None(r),
+        "identifier" | "attribute" => match dotted_name(node, source) {
+            Some(name) => Expr::Name(name, r),
+            None => Expr::Other(r),
+        },
+        "call" => match node.child_by_field_name("arguments") {
+            Some(args) if args.kind() == "argument_list" => {
+                Expr::Call(Box::new(call_expr(node, args, source, depth)))
+            }
+            _ => Expr::Other(r),
+        },
+        "list" | "tuple" | "set" => Expr::Seq(
+            children(node)
+                .into_iter()
+                .map(|c| to_expr(c, source, depth + 1))
+                .collect(),
+            r,
+        ),
+        _ => Expr::Other(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::migration::{FunctionKind, MigrationFile, Receiver};
+
+    const SOURCE: &str = r#"
+from alembic import op
+import sqlalchemy as sa
+from app.core.migrations import create_index_concurrently
+
+
+def upgrade():
+    op.drop_table("legacy")
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("age")
+    with op.get_context().autocommit_block():
+        op.create_index("ix", "t", ["a"], postgresql_concurrently=True)
+    op.add_column("t", sa.Column("c", sa.Integer(), nullable=False))
+    create_index_concurrently("ix2", "t", ["b"])
+
+
+def downgrade():
+    pass
+"#;
+
+    #[test]
+    fn operations_with_context() {
+        let f = MigrationFile::parse(SOURCE.into());
+        assert_eq!(f.functions.len(), 2);
+        assert_eq!(f.functions[0].kind, FunctionKind::Upgrade);
+        assert!(f.functions[1].is_empty);
+        let methods: Vec<_> = f.ops.iter().map(|o| o.method.as_str()).collect();
+        assert_eq!(
+            methods,
+            [
+                "drop_table",
+                "batch_alter_table",
+                "drop_column",
+                "get_context",
+                "create_index",
+                "add_column"
+            ]
+        );
+        assert_eq!(f.ops[0].table(), Some("legacy"));
+        assert_eq!(f.ops[2].table(), Some("users"));
+        assert_eq!(f.ops[2].arg("column_name").and_then(|a| a.as_str()), Some("age"));
+        assert!(matches!(f.ops[2].receiver, Receiver::Batch { .. }));
+        assert!(f.ops[4].in_autocommit);
+        assert!(f.ops[4].kwarg("postgresql_concurrently").unwrap().is_true());
+        let column = f.ops[5].arg("column").unwrap().as_call().unwrap();
+        assert_eq!(column.callee_name(), "Column");
+        assert!(matches!(column.kwarg("nullable"), Some(crate::migration::Expr::Bool(false, _))));
+        assert_eq!(f.helper_calls.len(), 1);
+        assert_eq!(
+            f.helper_calls[0].method,
+            "app.core.migrations.create_index_concurrently"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! The tree-sitter layer: parsing Python text, the compiled queries, and small
+//! helpers over nodes. Nothing above this module touches tree-sitter's API
+//! beyond `Node`.
+
+pub mod pystring;
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use tree_sitter::{Language, Node, Parser, Query, Tree};
+
+use crate::position::TextRange;
+
+pub fn language() -> Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+thread_local! {
+    static PARSER: RefCell<Parser> = RefCell::new({
+        let mut parser = Parser::new();
+        parser
+            .set_language(&language())
+            .expect("tree-sitter-python is ABI-compatible with tree-sitter");
+        parser
+    });
+}
+
+/// Parses `text`, reusing `old` (already edited with `Tree::edit`) when given.
+pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
+    PARSER.with(|parser| {
+        parser
+            .borrow_mut()
+            .parse(text, old)
+            .expect("parsing without a timeout or cancellation flag always yields a tree")
+    })
+}
+
+/// The queries of `queries/*.scm`, compiled once.
+pub struct Queries {
+    pub functions: Query,
+    pub calls: Query,
+    pub comments: Query,
+}
+
+pub fn queries() -> &'static Queries {
+    static QUERIES: OnceLock<Queries> = OnceLock::new();
+    QUERIES.get_or_init(|| {
+        let compile = |name: &str, source: &str| {
+            Query::new(&language(), source)
+                .unwrap_or_else(|err| panic!("queries/{name}.scm does not compile: {err}"))
+        };
+        Queries {
+            functions: compile("functions", include_str!("../../../queries/functions.scm")),
+            calls: compile("calls", include_str!("../../../queries/calls.scm")),
+            comments: compile("comments", include_str!("../../../queries/comments.scm")),
+        }
+    })
+}
+
+pub fn range(node: Node) -> TextRange {
+    TextRange::new(node.start_byte(), node.end_byte())
+}
+
+pub fn text<'a>(node: Node, source: &'a str) -> &'a str {
+    source.get(node.start_byte()..node.end_byte()).unwrap_or("")
+}
+
+/// The ERROR and MISSING nodes of a tree, outermost first. Only subtrees that
+/// contain an error are visited, iteratively (no recursion: deeply nested
+/// input must not overflow the stack).
+pub fn syntax_errors(tree: &Tree) -> Vec<(TextRange, bool)> {
+    let mut errors = Vec::new();
+    let root = tree.root_node();
+    if !root.has_error() {
+        return errors;
+    }
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_missing() {
+            errors.push((range(node), true));
+            continue;
+        }
+        if node.is_error() {
+            errors.push((range(node), false));
+            continue;
+        }
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node
+            .children(&mut cursor)
+            .filter(|c| c.has_error() || c.is_missing())
+            .collect();
+        stack.extend(children.into_iter().rev());
+    }
+    errors
+}
+
+/// `a.b.c` for an identifier or attribute chain, else `None`.
+pub fn dotted_name(node: Node, source: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut current = node;
+    loop {
+        match current.kind() {
+            "identifier" => {
+                parts.push(text(current, source));
+                break;
+            }
+            "attribute" => {
+                parts.push(text(current.child_by_field_name("attribute")?, source));
+                current = current.child_by_field_name("object")?;
+            }
+            _ => return None,
+        }
+        if parts.len() > 32 {
+            return None;
+        }
+    }
+    parts.reverse();
+    Some(parts.join("."))
+}
+
+/// Skips parentheses around an expression.
+pub fn unparenthesize(mut node: Node) -> Node {
+    while node.kind() == "parenthesized_expression" {
+        match node.named_child(0) {
+            Some(inner) if inner.kind() != "comment" => node = inner,
+            _ => break,
+        }
+    }
+    node
+}
+
+/// Named children that are not comments.
+pub fn children(node: Node) -> Vec<Node> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_compiles() {
+        let q = queries();
+        assert!(q.functions.capture_index_for_name("name").is_some());
+        assert!(q.calls.capture_index_for_name("method").is_some());
+        assert!(q.comments.capture_index_for_name("comment").is_some());
+    }
+
+    #[test]
+    fn syntax_errors_are_found_without_recursion() {
+        let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(4999));
+        let tree = parse(&deep, None);
+        assert!(!syntax_errors(&tree).is_empty());
+        let ok = parse("revision = 'a'\n", None);
+        assert!(syntax_errors(&ok).is_empty());
+    }
+}
