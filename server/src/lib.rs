@@ -10,3 +10,12 @@ pub mod position;
 pub mod source;
 pub mod syntax;
 pub mod migration;
+pub mod graph;
+pub mod config;
+pub mod diagnostic;
+pub mod discovery;
+pub mod project;
+#[macro_use]
+pub mod rules;
+pub mod cli;
+pub mod lsp;

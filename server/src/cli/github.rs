@@ -1,0 +1,37 @@
+//! `--format github`: workflow commands that GitHub Actions shows as
+//! annotations on the pull request.
+
+use std::io::Write;
+
+use super::report::Report;
+use crate::diagnostic::Severity;
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+pub fn write(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    for f in &report.findings {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        writeln!(
+            out,
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            escape_property(&f.path),
+            f.start.line,
+            f.start.column,
+            f.end.line,
+            f.end.column,
+            escape_property(&format!("{} ({})", f.rule.code, f.rule.name)),
+            escape_data(&f.message)
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! The revision graph, built exactly as Alembic 1.20's `RevisionMap` builds
+//! it (alembic/script/revision.py): heads, effective heads, bases, merge and
+//! branch points, branch-label propagation, dependency resolution, and the
+//! ways Alembic refuses to load a graph. Every case of
+//! `../shared/alembic-semantics` is a test of this module.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::migration::IdLit;
+
+/// One revision as read from a file, in Alembic's load order.
+#[derive(Clone, Debug)]
+pub struct RevisionInput {
+    /// Caller's handle for the file.
+    pub file: usize,
+    pub id: IdLit,
+    /// `None` when the value could not be read (MG002).
+    pub down_revision: Option<Vec<IdLit>>,
+    pub depends_on: Option<Vec<IdLit>>,
+    pub branch_labels: Option<Vec<IdLit>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Revision {
+    pub input: RevisionInput,
+    /// A later file declares the same id; this one is out of the map but
+    /// stays a head, as in Alembic.
+    pub shadowed: bool,
+    /// Children through `down_revision`.
+    pub children: Vec<usize>,
+    /// Children through `down_revision` or `depends_on`.
+    pub dependents: Vec<usize>,
+    pub parents: Vec<usize>,
+    pub dependencies: Vec<usize>,
+    /// Labels declared here and propagated from relatives.
+    pub branch_labels: BTreeSet<String>,
+}
+
+impl Revision {
+    pub fn id(&self) -> &str {
+        &self.input.id.value
+    }
+
+    pub fn is_merge_point(&self) -> bool {
+        self.input.down_revision.as_ref().is_some_and(|d| d.len() > 1)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphProblem {
+    /// `down_revision` or `depends_on` names an id that is not there.
+    Missing {
+        revision: usize,
+        name: IdLit,
+        in_depends_on: bool,
+    },
+    Duplicate {
+        revisions: Vec<usize>,
+    },
+    /// Alembic's `CycleDetected` / `DependencyCycleDetected`: revisions not
+    /// reachable both from a head and from a base.
+    Cycle {
+        revisions: Vec<usize>,
+        through_depends_on: bool,
+    },
+    SelfLoop {
+        revision: usize,
+        name: IdLit,
+        in_depends_on: bool,
+    },
+    LabelConflict {
+        revision: usize,
+        label: IdLit,
+        /// The revision that already uses the name (label or id).
+        other: usize,
+        other_is_id: bool,
+    },
+    IllegalCharacters {
+        revision: usize,
+        characters: String,
+    },
+}
+
+impl GraphProblem {
+    /// Whether Alembic refuses to load the graph because of it.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, GraphProblem::Duplicate { .. })
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RevisionGraph {
+    pub revisions: Vec<Revision>,
+    /// Id (the winner of duplicates) → index.
+    pub by_id: HashMap<String, usize>,
+    pub heads: Vec<usize>,
+    pub effective_heads: Vec<usize>,
+    pub bases: Vec<usize>,
+    pub merges: Vec<usize>,
+    pub branch_points: Vec<usize>,
+    pub problems: Vec<GraphProblem>,
+    /// Some `down_revision` / `depends_on` could not be read: heads may be
+    /// missing an edge, so head-count rules stay quiet.
+    pub complete: bool,
+}
+
+const ILLEGAL_ID_CHARACTERS: [char; 4] = ['@', '-', '+', ':'];
+
+impl RevisionGraph {
+    /// Whether Alembic would load this graph.
+    pub fn ok(&self) -> bool {
+        !self.problems.iter().any(GraphProblem::is_fatal)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Revision> {
+        self.by_id.get(id).map(|&i| &self.revisions[i])
+    }
+
+    /// Number of distinct revision ids (what Alembic's map holds).
+    pub fn revision_count(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Heads carrying a branch label.
+    pub fn label_heads(&self, label: &str) -> Vec<usize> {
+        self.heads
+            .iter()
+            .copied()
+            .filter(|&h| self.revisions[h].branch_labels.contains(label))
+            .collect()
+    }
+
+    pub fn build(inputs: Vec<RevisionInput>) -> RevisionGraph {
+        let mut graph = RevisionGraph {
+            complete: true,
+            ..RevisionGraph::default()
+        };
+        graph.revisions = inputs
+            .into_iter()
+            .map(|input| Revision {
+                input,
+                shadowed: false,
+                children: Vec::new(),
+                dependents: Vec::new(),
+                parents: Vec::new(),
+                dependencies: Vec::new(),
+                branch_labels: BTreeSet::new(),
+            })
+            .collect();
+        graph.check_each_revision();
+        graph.map_ids();
+        let labels = graph.map_branch_labels();
+        graph.link(&labels);
+        graph.find_heads_and_bases();
+        graph.detect_cycles();
+        graph.propagate_labels();
+        graph
+    }
+
+    /// `Revision.__init__`: self-loops and illegal characters.
+    fn check_each_revision(&mut self) {
+        for (index, rev) in self.revisions.iter_mut().enumerate() {
+            let id = rev.input.id.value.clone();
+            for (list, in_depends_on) in [(&rev.input.down_revision, false), (&rev.input.depends_on, true)] {
+                if let Some(name) = list.iter().flatten().find(|n| n.value == id) {
+                    self.problems.push(GraphProblem::SelfLoop {
+                        revision: index,
+                        name: name.clone(),
+                        in_depends_on,
+                    });
+                }
+            }
+            let illegal: String = ILLEGAL_ID_CHARACTERS
+                .iter()
+                .filter(|c| id.contains(**c))
+                .collect();
+            if !illegal.is_empty() {
+                self.problems.push(GraphProblem::IllegalCharacters {
+                    revision: index,
+                    characters: illegal,
+                });
+            }
+            if rev.input.down_revision.is_none() || rev.input.depends_on.is_none() {
+                self.complete = false;
+            }
+        }
+    }
+
+    fn map_ids(&mut self) {
+        let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, rev) in self.revisions.iter().enumerate() {
+            seen.entry(rev.id().to_owned()).or_default().push(index);
+        }
+        for (id, indexes) in seen {
+            let winner = *indexes.last().expect("at least one");
+            for &i in &indexes[..indexes.len() - 1] {
+                self.revisions[i].shadowed = true;
+            }
+            if indexes.len() > 1 {
+                self.problems.push(GraphProblem::Duplicate { revisions: indexes });
+            }
+            self.by_id.insert(id, winner);
+        }
+        self.problems.sort_by_key(problem_order);
+    }
+
+    /// `_map_branch_labels`: a label may not repeat a revision id or another label.
+    fn map_branch_labels(&mut self) -> HashMap<String, usize> {
+        let mut labels: HashMap<String, usize> = HashMap::new();
+        for index in 0..self.revisions.len() {
+            let declared = self.revisions[index].input.branch_labels.clone().unwrap_or_default();
+            for label in declared {
+                if let Some(&other) = self.by_id.get(&label.value) {
+                    self.problems.push(GraphProblem::LabelConflict {
+                        revision: index,
+                        label,
+                        other,
+                        other_is_id: true,
+                    });
+                } else if let Some(&other) = labels.get(&label.value) {
+                    self.problems.push(GraphProblem::LabelConflict {
+                        revision: index,
+                        label,
+                        other,
+                        other_is_id: false,
+                    });
+                } else {
+                    labels.insert(label.value.clone(), index);
+                }
+            }
+        }
+        labels
+    }
+
+    /// `_add_depends_on` and the down-revision loop: resolve every name,
+    /// reporting the ones Alembic would fail on with `KeyError`.
+    fn link(&mut self, labels: &HashMap<String, usize>) {
+        for index in 0..self.revisions.len() {
+            let rev = &self.revisions[index];
+            let mut dependencies = Vec::new();
+            for name in rev.input.depends_on.iter().flatten() {
+                match self.by_id.get(&name.value).or_else(|| labels.get(&name.value)) {
+                    Some(&target) => dependencies.push(target),
+                    None => self.problems.push(GraphProblem::Missing {
+                        revision: index,
+                        name: name.clone(),
+                        in_depends_on: true,
+                    }),
+                }
+            }
+            let mut parents = Vec::new();
+            if !rev.shadowed {
+                for name in rev.input.down_revision.iter().flatten() {
+                    match self.by_id.get(&name.value).or_else(|| labels.get(&name.value)) {
+                        Some(&target) => parents.push(target),
+                        None => self.problems.push(GraphProblem::Missing {
+                            revision: index,
+                            name: name.clone(),
+                            in_depends_on: false,
+                        }),
+                    }
+                }
+            } else {
+                // Alembic never walks a shadowed revision's edges.
+                dependencies.clear();
+            }
+            let rev = &mut self.revisions[index];
+            rev.parents = parents.clone();
+            rev.dependencies = dependencies.clone();
+            for &p in &parents {
+                push_unique(&mut self.revisions[p].children, index);
+                push_unique(&mut self.revisions[p].dependents, index);
+            }
+            for &d in &dependencies {
+                push_unique(&mut self.revisions[d].dependents, index);
+            }
+        }
+    }
+
+    fn find_heads_and_bases(&mut self) {
+        for (index, rev) in self.revisions.iter().enumerate() {
+            let shadowed_or = |edges: &Vec<usize>| rev.shadowed || edges.is_empty();
+            if shadowed_or(&rev.children) {
+                self.heads.push(index);
+            }
+            if shadowed_or(&rev.dependents) {
+                self.effective_heads.push(index);
+            }
+            if rev.input.down_revision.as_ref().is_some_and(Vec::is_empty) {
+                self.bases.push(index);
+            }
+            if rev.shadowed {
+                continue;
+            }
+            if rev.is_merge_point() {
+                self.merges.push(index);
+            }
+            if rev.children.len() > 1 {
+                self.branch_points.push(index);
+            }
+        }
+    }
+
+    /// `_detect_cycles`: whatever is not reachable both down from a head and
+    /// up from a base is in (or hangs off) a cycle.
+    fn detect_cycles(&mut self) {
+        if self.revisions.is_empty() {
+            return;
+        }
+        // A revision whose parents are unknown roots its own part of the graph.
+        let unknown: Vec<usize> = (0..self.revisions.len())
+            .filter(|&i| self.revisions[i].input.down_revision.is_none())
+            .collect();
+        for through_depends_on in [false, true] {
+            let (heads, mut bases): (&Vec<usize>, Vec<usize>) = if through_depends_on {
+                let real_bases = (0..self.revisions.len())
+                    .filter(|&i| {
+                        let input = &self.revisions[i].input;
+                        input.down_revision.as_ref().is_some_and(Vec::is_empty)
+                            && input.depends_on.as_ref().is_some_and(Vec::is_empty)
+                    })
+                    .collect();
+                (&self.effective_heads, real_bases)
+            } else {
+                (&self.heads, self.bases.clone())
+            };
+            bases.extend(unknown.iter().copied());
+            let members: Vec<usize> = if heads.is_empty() || bases.is_empty() {
+                self.by_id.values().copied().collect()
+            } else {
+                let down = self.reach(heads, |r| {
+                    if through_depends_on {
+                        r.parents.iter().chain(&r.dependencies).copied().collect()
+                    } else {
+                        r.parents.clone()
+                    }
+                });
+                let up = self.reach(&bases, |r| {
+                    if through_depends_on {
+                        r.dependents.clone()
+                    } else {
+                        r.children.clone()
+                    }
+                });
+                let space: HashSet<&str> = down
+                    .intersection(&up)
+                    .map(|&i| self.revisions[i].id())
+                    .collect();
+                self.by_id
+                    .iter()
+                    .filter(|(id, _)| !space.contains(id.as_str()))
+                    .map(|(_, &i)| i)
+                    .collect()
+            };
+            if !members.is_empty() {
+                let mut members = members;
+                members.sort_by(|a, b| self.revisions[*a].id().cmp(self.revisions[*b].id()));
+                self.problems.push(GraphProblem::Cycle {
+                    revisions: members,
+                    through_depends_on,
+                });
+                // Alembic stops at the first kind of cycle it finds.
+                return;
+            }
+        }
+    }
+
+    fn reach(&self, from: &[usize], next: impl Fn(&Revision) -> Vec<usize>) -> HashSet<usize> {
+        let mut seen = HashSet::new();
+        let mut todo: Vec<usize> = from.to_vec();
+        while let Some(i) = todo.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            todo.extend(next(&self.revisions[i]));
+        }
+        seen
+    }
+
+    /// `_add_branches`: a label applies to its revision, every descendant,
+    /// and ancestors back to (not including) a branch or merge point.
+    fn propagate_labels(&mut self) {
+        for index in 0..self.revisions.len() {
+            let labels: Vec<String> = self.revisions[index]
+                .input
+                .branch_labels
+                .iter()
+                .flatten()
+                .map(|l| l.value.clone())
+                .collect();
+            if labels.is_empty() {
+                continue;
+            }
+            for node in self.reach(&[index], |r| r.children.clone()) {
+                self.revisions[node].branch_labels.extend(labels.iter().cloned());
+            }
+            let mut parent = Some(index);
+            let mut steps = 0;
+            while let Some(p) = parent {
+                let rev = &self.revisions[p];
+                if rev.dependents.len() > 1 || rev.is_merge_point() || steps > self.revisions.len() {
+                    break;
+                }
+                steps += 1;
+                self.revisions[p].branch_labels.extend(labels.iter().cloned());
+                parent = self.revisions[p].parents.first().copied();
+            }
+        }
+    }
+}
+
+fn push_unique(list: &mut Vec<usize>, item: usize) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+fn problem_order(p: &GraphProblem) -> usize {
+    match p {
+        GraphProblem::Duplicate { revisions } => revisions[0],
+        _ => 0,
+    }
+}
