@@ -103,7 +103,10 @@ impl Config {
             None => toml::Value::Table(value),
         };
         let raw: RawConfig = table.try_into().map_err(|e: toml::de::Error| {
-            ConfigError(format!("{where_}: [tool.alembic-lsp]: {}", e.message().trim()))
+            ConfigError(format!(
+                "{where_}: [tool.alembic-lsp]: {}",
+                e.message().trim()
+            ))
         })?;
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut config = Config {
@@ -128,25 +131,24 @@ impl Config {
             self.ignore = ignore;
         }
         for (code, level) in raw.severity.unwrap_or_default() {
-            let rule = rules::by_code(&code).ok_or_else(|| {
-                ConfigError(format!("{where_}: severity: unknown rule `{code}`"))
-            })?;
+            let rule = rules::by_code(&code)
+                .ok_or_else(|| ConfigError(format!("{where_}: severity: unknown rule `{code}`")))?;
             let level = match level.as_str() {
                 "error" => Some(Severity::Error),
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => {
-                    return Err(ConfigError(format!(
-                        "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
-                    )))
-                }
+                other => return Err(ConfigError(format!(
+                    "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
+                ))),
             };
             self.severity.insert(rule.code, level);
         }
         if let Some(n) = raw.max_heads {
             if n == 0 {
-                return Err(ConfigError(format!("{where_}: max-heads must be at least 1")));
+                return Err(ConfigError(format!(
+                    "{where_}: max-heads must be at least 1"
+                )));
             }
             self.max_heads = n;
         }
@@ -187,7 +189,11 @@ impl Config {
     }
 
     /// CLI `--select` / `--ignore` add to the file's lists.
-    pub fn add_selectors(&mut self, select: &[String], ignore: &[String]) -> Result<(), ConfigError> {
+    pub fn add_selectors(
+        &mut self,
+        select: &[String],
+        ignore: &[String],
+    ) -> Result<(), ConfigError> {
         check_selectors(select, "--select", "command line")?;
         check_selectors(ignore, "--ignore", "command line")?;
         if !select.is_empty() && self.select == ["MG"] && self.source.is_none() {
@@ -246,7 +252,11 @@ fn check_selectors(list: &[String], key: &str, where_: &str) -> Result<(), Confi
 /// `alembic-lsp.toml`, or a `pyproject.toml` with `[tool.alembic-lsp]`, in
 /// `start` or a parent, not above the repository root.
 pub fn find_config_file(start: &Path) -> Option<PathBuf> {
-    let start = if start.is_file() { start.parent()? } else { start };
+    let start = if start.is_file() {
+        start.parent()?
+    } else {
+        start
+    };
     let start = std::path::absolute(start).ok()?;
     for dir in start.ancestors() {
         let own = dir.join("alembic-lsp.toml");
@@ -257,7 +267,11 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
         if pyproject.is_file() {
             if let Ok(text) = std::fs::read_to_string(&pyproject) {
                 if let Ok(table) = text.parse::<toml::Table>() {
-                    if table.get("tool").and_then(|t| t.get("alembic-lsp")).is_some() {
+                    if table
+                        .get("tool")
+                        .and_then(|t| t.get("alembic-lsp"))
+                        .is_some()
+                    {
                         return Some(pyproject);
                     }
                 }
@@ -298,7 +312,10 @@ MG101 = "destructive: approved"
         )
         .unwrap();
         assert_eq!(c.paths, vec![PathBuf::from("/p/app/migrations/versions")]);
-        assert_eq!(c.severity_of(rules::by_code("MG301").unwrap()), Some(Severity::Error));
+        assert_eq!(
+            c.severity_of(rules::by_code("MG301").unwrap()),
+            Some(Severity::Error)
+        );
         assert_eq!(c.severity_of(rules::by_code("MG305").unwrap()), None);
         assert_eq!(c.severity_of(rules::by_code("MG401").unwrap()), None);
         assert!(c.require_reason);

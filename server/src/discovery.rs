@@ -73,8 +73,21 @@ pub fn from_paths(paths: &[PathBuf]) -> Result<ProjectSpec, DiscoveryError> {
     for path in paths {
         let meta = std::fs::metadata(path)
             .map_err(|e| DiscoveryError(format!("{}: {}", path.display(), io_reason(&e))))?;
+        let configured = if meta.is_dir() {
+            specs_in(path)?
+        } else {
+            Vec::new()
+        };
         if meta.is_file() {
             spec.files.push(path.clone());
+        } else if !configured.is_empty() {
+            // A project root (it holds alembic.ini or [tool.alembic]): its
+            // configured version locations.
+            for found in configured {
+                spec.config_file = spec.config_file.or(found.config_file);
+                spec.script_location = spec.script_location.or(found.script_location);
+                spec.version_locations.extend(found.version_locations);
+            }
         } else if path.join("env.py").is_file() {
             let from_config = configured_spec_for_script_location(path)?;
             let locations = match from_config {
@@ -150,7 +163,8 @@ fn configured_recursion(dir: &Path) -> Option<bool> {
 pub fn read_alembic_ini(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| DiscoveryError(format!("{}: {}", path.display(), io_reason(&e))))?;
-    let here = path.parent().unwrap_or(Path::new("."));
+    let here = absolute_parent(path);
+    let here = here.as_path();
     let ini = Ini::parse(&text);
     let get = |key: &str| ini.get("alembic", key, here);
     let Some(script_location) = get("script_location") else {
@@ -182,13 +196,14 @@ pub fn read_alembic_ini(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryErr
 pub fn read_pyproject(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| DiscoveryError(format!("{}: {}", path.display(), io_reason(&e))))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| DiscoveryError(format!("{}: {}", path.display(), e.message())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        DiscoveryError(format!("{}: {}", path.display(), e.message()))
+    })?;
     let Some(alembic) = table.get("tool").and_then(|t| t.get("alembic")) else {
         return Ok(None);
     };
-    let here = path.parent().unwrap_or(Path::new("."));
+    let here = absolute_parent(path);
+    let here = here.as_path();
     let expand = |s: &str| here.join(s.replace("%(here)s", &here.to_string_lossy()));
     let Some(script_location) = alembic.get("script_location").and_then(|v| v.as_str()) else {
         return Ok(None);
@@ -198,7 +213,11 @@ pub fn read_pyproject(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryError
         .get("recursive_version_locations")
         .is_some_and(|v| v.as_bool() == Some(true) || v.as_str() == Some("true"));
     let locations: Vec<PathBuf> = match alembic.get("version_locations") {
-        Some(toml::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).map(expand).collect(),
+        Some(toml::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(expand)
+            .collect(),
         Some(toml::Value::String(s)) => split_version_locations(s, None)
             .map_err(|e| DiscoveryError(format!("{}: {e}", path.display())))?
             .iter()
@@ -217,13 +236,26 @@ pub fn read_pyproject(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryError
     }))
 }
 
+/// `%(here)s`: the configuration file's folder, absolute as in Alembic.
+fn absolute_parent(path: &Path) -> PathBuf {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
 /// A path, or a package resource `package.sub:folder` (Alembic imports the
 /// package; we look for its folder next to the configuration, and in `src/`).
 fn resolve_script_location(value: &str, here: &Path) -> PathBuf {
     let value = value.replace("%(here)s", &here.to_string_lossy());
     if let Some((package, folder)) = value.split_once(':') {
         let looks_like_package = !package.is_empty()
-            && package.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+            && package
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
         if looks_like_package && !Path::new(&value).exists() {
             let relative: PathBuf = package.split('.').collect::<PathBuf>().join(folder);
             for base in [here.to_path_buf(), here.join("src")] {
@@ -239,7 +271,10 @@ fn resolve_script_location(value: &str, here: &Path) -> PathBuf {
 }
 
 /// Alembic's splitting of `version_locations`.
-pub fn split_version_locations(value: &str, separator: Option<&str>) -> Result<Vec<String>, String> {
+pub fn split_version_locations(
+    value: &str,
+    separator: Option<&str>,
+) -> Result<Vec<String>, String> {
     let sep = match separator {
         None => None,
         Some("space") => Some(" "),
@@ -311,7 +346,9 @@ impl Ini {
                 last_key = None;
                 continue;
             }
-            let Some(section_name) = &section else { continue };
+            let Some(section_name) = &section else {
+                continue;
+            };
             let split = trimmed.find(['=', ':']);
             let (key, value) = match split {
                 Some(i) => (trimmed[..i].trim(), trimmed[i + 1..].trim()),
@@ -387,7 +424,8 @@ pub fn is_revision_file_name(name: &str) -> bool {
 /// The whole stem is lowercase hex: Alembic takes the id from the name.
 pub fn legacy_revision_from_name(name: &str) -> Option<&str> {
     let stem = name.strip_suffix(".py")?;
-    (!stem.is_empty() && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(stem)
+    (!stem.is_empty() && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then_some(stem)
 }
 
 /// A file of a version location, or the reason it could not be listed.
@@ -427,7 +465,9 @@ pub fn list_files(spec: &ProjectSpec) -> Vec<Listed> {
             let mut dirs = Vec::new();
             for entry in entries.flatten() {
                 let path = entry.path();
-                let Ok(kind) = entry.file_type() else { continue };
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
                 if kind.is_dir() {
                     dirs.push(path);
                 } else {
@@ -478,10 +518,22 @@ mod tests {
 
     #[test]
     fn version_locations_split_like_alembic() {
-        assert_eq!(split_version_locations("a b,c, d", None).unwrap(), ["a", "b", "c", "d"]);
-        assert_eq!(split_version_locations("a b;c", Some(";")).unwrap(), ["a b", "c"]);
-        assert_eq!(split_version_locations("a:b", Some("os")).unwrap(), ["a", "b"]);
-        assert_eq!(split_version_locations("a\n b\n", Some("newline")).unwrap(), ["a", "b"]);
+        assert_eq!(
+            split_version_locations("a b,c, d", None).unwrap(),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(
+            split_version_locations("a b;c", Some(";")).unwrap(),
+            ["a b", "c"]
+        );
+        assert_eq!(
+            split_version_locations("a:b", Some("os")).unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            split_version_locations("a\n b\n", Some("newline")).unwrap(),
+            ["a", "b"]
+        );
         assert!(split_version_locations("a", Some("comma")).is_err());
     }
 
@@ -491,8 +543,14 @@ mod tests {
             "[DEFAULT]\nbase = x\n[alembic]\n# comment\nScript_Location = %(here)s/mig\nversion_locations = %(base)s/v1\n    %(here)s/v2\npct = 100%%\n",
         );
         let here = Path::new("/proj");
-        assert_eq!(ini.get("alembic", "script_location", here).unwrap(), "/proj/mig");
-        assert_eq!(ini.get("alembic", "version_locations", here).unwrap(), "x/v1\n/proj/v2");
+        assert_eq!(
+            ini.get("alembic", "script_location", here).unwrap(),
+            "/proj/mig"
+        );
+        assert_eq!(
+            ini.get("alembic", "version_locations", here).unwrap(),
+            "x/v1\n/proj/v2"
+        );
         assert_eq!(ini.get("alembic", "pct", here).unwrap(), "100%");
     }
 }

@@ -42,7 +42,10 @@ impl Revision {
     }
 
     pub fn is_merge_point(&self) -> bool {
-        self.input.down_revision.as_ref().is_some_and(|d| d.len() > 1)
+        self.input
+            .down_revision
+            .as_ref()
+            .is_some_and(|d| d.len() > 1)
     }
 }
 
@@ -161,7 +164,10 @@ impl RevisionGraph {
     fn check_each_revision(&mut self) {
         for (index, rev) in self.revisions.iter_mut().enumerate() {
             let id = rev.input.id.value.clone();
-            for (list, in_depends_on) in [(&rev.input.down_revision, false), (&rev.input.depends_on, true)] {
+            for (list, in_depends_on) in [
+                (&rev.input.down_revision, false),
+                (&rev.input.depends_on, true),
+            ] {
                 if let Some(name) = list.iter().flatten().find(|n| n.value == id) {
                     self.problems.push(GraphProblem::SelfLoop {
                         revision: index,
@@ -197,7 +203,8 @@ impl RevisionGraph {
                 self.revisions[i].shadowed = true;
             }
             if indexes.len() > 1 {
-                self.problems.push(GraphProblem::Duplicate { revisions: indexes });
+                self.problems
+                    .push(GraphProblem::Duplicate { revisions: indexes });
             }
             self.by_id.insert(id, winner);
         }
@@ -208,7 +215,11 @@ impl RevisionGraph {
     fn map_branch_labels(&mut self) -> HashMap<String, usize> {
         let mut labels: HashMap<String, usize> = HashMap::new();
         for index in 0..self.revisions.len() {
-            let declared = self.revisions[index].input.branch_labels.clone().unwrap_or_default();
+            let declared = self.revisions[index]
+                .input
+                .branch_labels
+                .clone()
+                .unwrap_or_default();
             for label in declared {
                 if let Some(&other) = self.by_id.get(&label.value) {
                     self.problems.push(GraphProblem::LabelConflict {
@@ -239,7 +250,11 @@ impl RevisionGraph {
             let rev = &self.revisions[index];
             let mut dependencies = Vec::new();
             for name in rev.input.depends_on.iter().flatten() {
-                match self.by_id.get(&name.value).or_else(|| labels.get(&name.value)) {
+                match self
+                    .by_id
+                    .get(&name.value)
+                    .or_else(|| labels.get(&name.value))
+                {
                     Some(&target) => dependencies.push(target),
                     None => self.problems.push(GraphProblem::Missing {
                         revision: index,
@@ -251,7 +266,11 @@ impl RevisionGraph {
             let mut parents = Vec::new();
             if !rev.shadowed {
                 for name in rev.input.down_revision.iter().flatten() {
-                    match self.by_id.get(&name.value).or_else(|| labels.get(&name.value)) {
+                    match self
+                        .by_id
+                        .get(&name.value)
+                        .or_else(|| labels.get(&name.value))
+                    {
                         Some(&target) => parents.push(target),
                         None => self.problems.push(GraphProblem::Missing {
                             revision: index,
@@ -307,9 +326,18 @@ impl RevisionGraph {
         if self.revisions.is_empty() {
             return;
         }
-        // A revision whose parents are unknown roots its own part of the graph.
+        // A revision whose parents are unknown or missing (reported on their
+        // own) roots its own part of the graph, so it is not also a "cycle".
+        let broken: HashSet<usize> = self
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                GraphProblem::Missing { revision, .. } => Some(*revision),
+                _ => None,
+            })
+            .collect();
         let unknown: Vec<usize> = (0..self.revisions.len())
-            .filter(|&i| self.revisions[i].input.down_revision.is_none())
+            .filter(|&i| self.revisions[i].input.down_revision.is_none() || broken.contains(&i))
             .collect();
         for through_depends_on in [false, true] {
             let (heads, mut bases): (&Vec<usize>, Vec<usize>) = if through_depends_on {
@@ -392,17 +420,22 @@ impl RevisionGraph {
                 continue;
             }
             for node in self.reach(&[index], |r| r.children.clone()) {
-                self.revisions[node].branch_labels.extend(labels.iter().cloned());
+                self.revisions[node]
+                    .branch_labels
+                    .extend(labels.iter().cloned());
             }
             let mut parent = Some(index);
             let mut steps = 0;
             while let Some(p) = parent {
                 let rev = &self.revisions[p];
-                if rev.dependents.len() > 1 || rev.is_merge_point() || steps > self.revisions.len() {
+                if rev.dependents.len() > 1 || rev.is_merge_point() || steps > self.revisions.len()
+                {
                     break;
                 }
                 steps += 1;
-                self.revisions[p].branch_labels.extend(labels.iter().cloned());
+                self.revisions[p]
+                    .branch_labels
+                    .extend(labels.iter().cloned());
                 parent = self.revisions[p].parents.first().copied();
             }
         }

@@ -6,15 +6,15 @@
 //! [`rules`] → [`diagnostic`]s with fixes → the two front ends, [`cli`]
 //! (`--check`) and [`lsp`].
 
-pub mod position;
-pub mod source;
-pub mod syntax;
-pub mod migration;
-pub mod graph;
 pub mod config;
 pub mod diagnostic;
 pub mod discovery;
+pub mod graph;
+pub mod migration;
+pub mod position;
 pub mod project;
+pub mod source;
+pub mod syntax;
 #[macro_use]
 pub mod rules;
 pub mod cli;

@@ -90,10 +90,7 @@ impl LineIndex {
     }
 
     pub fn line_start(&self, line: usize) -> usize {
-        self.line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.len)
+        self.line_starts.get(line).copied().unwrap_or(self.len)
     }
 
     /// The byte range of a line, without its line break.
@@ -192,7 +189,10 @@ mod tests {
         let text = "ab\n😀\n";
         let idx = LineIndex::new(text);
         assert_eq!(idx.from_utf16(text, LineCol { line: 0, col: 99 }), 2);
-        assert_eq!(idx.from_utf16(text, LineCol { line: 99, col: 0 }), text.len());
+        assert_eq!(
+            idx.from_utf16(text, LineCol { line: 99, col: 0 }),
+            text.len()
+        );
         // Inside the surrogate pair: before the character.
         assert_eq!(idx.from_utf16(text, LineCol { line: 1, col: 1 }), 3);
         assert_eq!(idx.to_utf16(text, 4), LineCol { line: 1, col: 0 });

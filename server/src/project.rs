@@ -76,7 +76,9 @@ impl Project {
             .par_iter()
             .map(|l| match l {
                 Listed::File(path) => ProjectFile::read(path),
-                Listed::Unreadable { path, reason } => ProjectFile::unreadable(path, reason.clone()),
+                Listed::Unreadable { path, reason } => {
+                    ProjectFile::unreadable(path, reason.clone())
+                }
             })
             .collect();
         Project { spec, files }
@@ -105,7 +107,11 @@ pub struct FileInput<'a> {
 pub fn file_diagnostics(input: &FileInput, config: &Config) -> Vec<Diagnostic> {
     if let Some(reason) = input.read_error {
         let rule = rules::by_code("MG001").expect("MG001 exists");
-        let d = Diagnostic::new(rule, TextRange::empty(0), format!("cannot read the file: {reason}"));
+        let d = Diagnostic::new(
+            rule,
+            TextRange::empty(0),
+            format!("cannot read the file: {reason}"),
+        );
         return config
             .severity_of(rule)
             .map(|s| vec![Diagnostic { severity: s, ..d }])
@@ -156,7 +162,11 @@ fn revision_input(index: usize, name: &str, file: &MigrationFile) -> Option<Revi
         file: index,
         id,
         // No `down_revision` at all: unknown (MG004 says Alembic fails).
-        down_revision: file.down_revision.as_ref().and_then(|d| d.value.ids()).map(|v| v.into_iter().cloned().collect()),
+        down_revision: file
+            .down_revision
+            .as_ref()
+            .and_then(|d| d.value.ids())
+            .map(|v| v.into_iter().cloned().collect()),
         depends_on: ids(&file.depends_on),
         branch_labels: ids(&file.branch_labels),
     })
@@ -177,8 +187,14 @@ pub fn analyze(files: &[FileInput], config: &Config) -> Analysis {
     finish(files, graph, per_file, graph_diags)
 }
 
-pub fn graph_diagnostics(graph: &RevisionGraph, files: &[FileInput], config: &Config) -> Vec<(usize, Diagnostic)> {
-    rules::check_graph(graph, config, &|i| files.get(i).map(|f| f.display.clone()).unwrap_or_default())
+pub fn graph_diagnostics(
+    graph: &RevisionGraph,
+    files: &[FileInput],
+    config: &Config,
+) -> Vec<(usize, Diagnostic)> {
+    rules::check_graph(graph, config, &|i| {
+        files.get(i).map(|f| f.display.clone()).unwrap_or_default()
+    })
 }
 
 /// Merges per-file and graph diagnostics, sorted, and decides `ok`.
@@ -192,7 +208,9 @@ pub fn finish(
         f.read_error.is_some()
             || f.migration.decode_problem.is_some()
             || !f.migration.syntax_errors.is_empty()
-            || per_file[i].iter().any(|d| LOAD_FATAL.contains(&d.rule.code))
+            || per_file[i]
+                .iter()
+                .any(|d| LOAD_FATAL.contains(&d.rule.code))
     });
     for (file, d) in graph_diags {
         if let Some(list) = per_file.get_mut(file) {
@@ -201,9 +219,15 @@ pub fn finish(
     }
     for list in &mut per_file {
         list.sort_by(|a, b| {
-            (a.range.start, a.rule.code, a.range.end).cmp(&(b.range.start, b.rule.code, b.range.end))
+            (a.range.start, a.rule.code, a.range.end).cmp(&(
+                b.range.start,
+                b.rule.code,
+                b.range.end,
+            ))
         });
-        list.dedup_by(|a, b| a.range == b.range && a.rule.code == b.rule.code && a.message == b.message);
+        list.dedup_by(|a, b| {
+            a.range == b.range && a.rule.code == b.rule.code && a.message == b.message
+        });
     }
     let ok = graph.ok() && !fatal_file;
     Analysis {

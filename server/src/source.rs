@@ -41,7 +41,11 @@ pub fn decode(bytes: &[u8]) -> DecodedText {
         Some(rest) => (rest, true),
         None => (bytes, false),
     };
-    let declared = if had_bom { None } else { coding_declaration(bytes) };
+    let declared = if had_bom {
+        None
+    } else {
+        coding_declaration(bytes)
+    };
     let (text, mut problem) = match declared.as_deref() {
         None => decode_utf8(bytes),
         Some(name) => decode_declared(bytes, name),

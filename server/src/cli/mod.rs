@@ -89,7 +89,13 @@ pub fn explain(code: &str) -> Result<(), Fatal> {
     let rule = rules::by_code(code)
         .ok_or_else(|| Fatal(format!("unknown rule `{code}` (see --list-rules)")))?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{} ({}) — default severity: {}", rule.code, rule.name, rule.default_severity.as_str())?;
+    writeln!(
+        out,
+        "{} ({}) — default severity: {}",
+        rule.code,
+        rule.name,
+        rule.default_severity.as_str()
+    )?;
     if let Some(tag) = rule.tag {
         writeln!(out, "Approval tag: `# {tag}`")?;
     }

@@ -89,7 +89,10 @@ impl Report {
         self.files += inputs.len();
         let g = &analysis.graph;
         let ids = |list: &[usize]| {
-            let mut v: Vec<String> = list.iter().map(|&i| g.revisions[i].id().to_owned()).collect();
+            let mut v: Vec<String> = list
+                .iter()
+                .map(|&i| g.revisions[i].id().to_owned())
+                .collect();
             v.sort();
             v
         };
@@ -150,13 +153,20 @@ impl Report {
 
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
-            (&a.path, a.start.line, a.start.column, a.rule.code)
-                .cmp(&(&b.path, b.start.line, b.start.column, b.rule.code))
+            (&a.path, a.start.line, a.start.column, a.rule.code).cmp(&(
+                &b.path,
+                b.start.line,
+                b.start.column,
+                b.rule.code,
+            ))
         });
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     pub fn revisions(&self) -> usize {
@@ -164,7 +174,8 @@ impl Report {
     }
 
     pub fn exit_code(&self, strict: bool) -> i32 {
-        let failing = self.count(Severity::Error) > 0 || (strict && self.count(Severity::Warning) > 0);
+        let failing =
+            self.count(Severity::Error) > 0 || (strict && self.count(Severity::Warning) > 0);
         i32::from(failing)
     }
 }

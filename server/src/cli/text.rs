@@ -53,7 +53,11 @@ fn block(out: &mut dyn Write, f: &Finding) -> std::io::Result<()> {
     if let Some(tag) = f.rule.tag {
         writeln!(out, "{BLUE}{gutter} ={BLUE:#} {CYAN}help{CYAN:#}: approve with `# {tag}` on or above the statement")?;
     } else if let Some(fix) = &f.fix {
-        writeln!(out, "{BLUE}{gutter} ={BLUE:#} {CYAN}help{CYAN:#}: {}", fix.title)?;
+        writeln!(
+            out,
+            "{BLUE}{gutter} ={BLUE:#} {CYAN}help{CYAN:#}: {}",
+            fix.title
+        )?;
     }
     writeln!(out)
 }
@@ -70,7 +74,12 @@ pub fn write(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
         .iter()
         .map(|g| {
             let status = if g.ok { "" } else { ", Alembic cannot load it" };
-            format!("{} revisions, {} head{}{status}", g.revisions, g.heads.len(), if g.heads.len() == 1 { "" } else { "s" })
+            format!(
+                "{} revisions, {} head{}{status}",
+                g.revisions,
+                g.heads.len(),
+                if g.heads.len() == 1 { "" } else { "s" }
+            )
         })
         .collect();
     let style = if errors > 0 {

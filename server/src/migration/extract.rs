@@ -8,7 +8,9 @@ use tree_sitter::{Node, Tree};
 
 use super::{DeclValue, Declaration, Header, IdLit, ImportFailure, MigrationFile};
 use crate::position::TextRange;
-use crate::syntax::{self, children, pystring::parse_literal, pystring::StringLiteral, range, text};
+use crate::syntax::{
+    self, children, pystring::parse_literal, pystring::StringLiteral, range, text,
+};
 
 /// How deep module-level `if` / `try` / `with` blocks are followed.
 const MAX_BLOCK_DEPTH: usize = 64;
@@ -81,7 +83,9 @@ impl Walker<'_> {
                     for part in children(stmt) {
                         match part.kind() {
                             "block" => self.block(&children(part), depth + 1),
-                            "except_clause" | "except_group_clause" | "else_clause"
+                            "except_clause"
+                            | "except_group_clause"
+                            | "else_clause"
                             | "finally_clause" => {
                                 for inner in children(part) {
                                     if inner.kind() == "block" {
@@ -387,8 +391,9 @@ fn docstring_header(first: Node, source: &str) -> Header {
             }
             if is_revises {
                 let end = offset + line.trim_end().len();
-                header.revises_range =
-                    Some(doc.source_range(TextRange::new(offset + indent, end.max(offset + indent))));
+                header.revises_range = Some(
+                    doc.source_range(TextRange::new(offset + indent, end.max(offset + indent))),
+                );
                 header.revises = Some(ids);
             } else {
                 header.revision_id = ids.into_iter().next();
@@ -402,12 +407,44 @@ fn docstring_header(first: Node, source: &str) -> Header {
 fn is_builtin(name: &str) -> bool {
     matches!(
         name,
-        "str" | "int" | "float" | "bool" | "bytes" | "complex" | "tuple" | "list" | "dict"
-            | "set" | "frozenset" | "type" | "object" | "None" | "Ellipsis" | "bytearray"
-            | "memoryview" | "range" | "slice" | "property" | "classmethod" | "staticmethod"
-            | "super" | "len" | "print" | "repr" | "isinstance" | "Exception" | "BaseException"
-            | "ValueError" | "TypeError" | "KeyError" | "NotImplemented" | "True" | "False"
-            | "__name__" | "__file__" | "__doc__"
+        "str"
+            | "int"
+            | "float"
+            | "bool"
+            | "bytes"
+            | "complex"
+            | "tuple"
+            | "list"
+            | "dict"
+            | "set"
+            | "frozenset"
+            | "type"
+            | "object"
+            | "None"
+            | "Ellipsis"
+            | "bytearray"
+            | "memoryview"
+            | "range"
+            | "slice"
+            | "property"
+            | "classmethod"
+            | "staticmethod"
+            | "super"
+            | "len"
+            | "print"
+            | "repr"
+            | "isinstance"
+            | "Exception"
+            | "BaseException"
+            | "ValueError"
+            | "TypeError"
+            | "KeyError"
+            | "NotImplemented"
+            | "True"
+            | "False"
+            | "__name__"
+            | "__file__"
+            | "__doc__"
     )
 }
 
@@ -455,7 +492,8 @@ mod tests {
     #[test]
     fn anything_else_is_dynamic() {
         let f = MigrationFile::parse(
-            "from x import REV\nrevision = REV\ndown_revision = f'{a}'\ndepends_on = 'a' + 'b'\n".into(),
+            "from x import REV\nrevision = REV\ndown_revision = f'{a}'\ndepends_on = 'a' + 'b'\n"
+                .into(),
         );
         assert_eq!(f.revision.unwrap().value, DeclValue::Dynamic);
         assert_eq!(f.down_revision.unwrap().value, DeclValue::Dynamic);
@@ -473,7 +511,9 @@ mod tests {
 
     #[test]
     fn unimported_annotation_fails_the_import() {
-        let f = MigrationFile::parse("revision: str = 'b'\ndown_revision: Union[str, None] = 'a'\n".into());
+        let f = MigrationFile::parse(
+            "revision: str = 'b'\ndown_revision: Union[str, None] = 'a'\n".into(),
+        );
         assert_eq!(f.import_failures.len(), 1);
         let g = MigrationFile::parse(
             "from __future__ import annotations\ndown_revision: Union[str, None] = 'a'\n".into(),
@@ -488,7 +528,13 @@ mod tests {
         );
         assert_eq!(f.header.message.as_deref(), Some("add users"));
         assert_eq!(f.header.revision_id.as_ref().unwrap().value, "abc");
-        let revises: Vec<_> = f.header.revises.unwrap().into_iter().map(|i| i.value).collect();
+        let revises: Vec<_> = f
+            .header
+            .revises
+            .unwrap()
+            .into_iter()
+            .map(|i| i.value)
+            .collect();
         assert_eq!(revises, vec!["a1", "b2"]);
         let rid = f.header.revision_id.unwrap();
         assert_eq!(&f.text[rid.range.start..rid.range.end], "abc");

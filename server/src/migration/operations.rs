@@ -31,7 +31,11 @@ impl Expr {
         match self {
             Expr::Str(s) => s.range,
             Expr::Call(c) => c.range,
-            Expr::Bool(_, r) | Expr::None(r) | Expr::Name(_, r) | Expr::Seq(_, r) | Expr::Other(r) => *r,
+            Expr::Bool(_, r)
+            | Expr::None(r)
+            | Expr::Name(_, r)
+            | Expr::Seq(_, r)
+            | Expr::Other(r) => *r,
         }
     }
 
@@ -179,10 +183,15 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                     continue;
                 }
                 let name = text(helper, source);
-                let resolved = file.imports.get(name).cloned().unwrap_or_else(|| name.to_owned());
+                let resolved = file
+                    .imports
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| name.to_owned());
                 (resolved, Receiver::Helper, range(helper))
             } else {
-                let (Some(receiver), Some(method)) = (node_of(receiver_ix), node_of(method_ix)) else {
+                let (Some(receiver), Some(method)) = (node_of(receiver_ix), node_of(method_ix))
+                else {
                     continue;
                 };
                 let name = text(method, source).to_owned();
@@ -240,9 +249,15 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
 
 fn collect_functions(file: &mut MigrationFile, source: &str, tree: &Tree) {
     let q = &syntax::queries().functions;
-    let name_ix = q.capture_index_for_name("name").expect("capture in functions.scm");
-    let fn_ix = q.capture_index_for_name("function").expect("capture in functions.scm");
+    let name_ix = q
+        .capture_index_for_name("name")
+        .expect("capture in functions.scm");
+    let fn_ix = q
+        .capture_index_for_name("function")
+        .expect("capture in functions.scm");
     let mut cursor = QueryCursor::new();
+    // The patterns start at the module node: never look deeper for a start.
+    cursor.set_max_start_depth(Some(0));
     let mut matches = cursor.matches(q, tree.root_node(), source.as_bytes());
     while let Some(m) = matches.next() {
         let node_of = |ix: u32| m.captures.iter().find(|c| c.index == ix).map(|c| c.node);
@@ -290,19 +305,21 @@ fn collect_functions(file: &mut MigrationFile, source: &str, tree: &Tree) {
     file.functions.sort_by_key(|f| f.def_range.start);
 }
 
+/// Comments, found from the `#` characters of the text (a query would walk
+/// every node of a large file): a `#` that starts a comment node is one.
 fn collect_comments(file: &mut MigrationFile, source: &str, tree: &Tree) {
-    let q = &syntax::queries().comments;
-    let mut cursor = QueryCursor::new();
-    let mut captures = cursor.captures(q, tree.root_node(), source.as_bytes());
-    while let Some((m, ix)) = captures.next() {
-        let node = m.captures[*ix].node;
-        file.comments.push(super::Comment {
-            range: range(node),
-            text: text(node, source).to_owned(),
-        });
+    let root = tree.root_node();
+    for (offset, _) in source.match_indices('#') {
+        let Some(node) = root.descendant_for_byte_range(offset, offset + 1) else {
+            continue;
+        };
+        if node.kind() == "comment" && node.start_byte() == offset {
+            file.comments.push(super::Comment {
+                range: range(node),
+                text: text(node, source).to_owned(),
+            });
+        }
     }
-    file.comments.sort_by_key(|c| c.range.start);
-    file.comments.dedup();
 }
 
 /// What the `with` blocks around a call say.
@@ -352,7 +369,8 @@ impl Context {
                             let receiver = function
                                 .child_by_field_name("object")
                                 .and_then(|o| dotted_name(o, source));
-                            let is_op = receiver.is_some_and(|r| op_names.contains(&r) || r == "alembic.op");
+                            let is_op = receiver
+                                .is_some_and(|r| op_names.contains(&r) || r == "alembic.op");
                             if let (true, Some(alias)) = (is_op, alias) {
                                 let table = first_string_arg(expr, source, "table_name");
                                 context.batch_aliases.insert(0, (alias, table));
@@ -375,7 +393,11 @@ fn with_items(with_statement: Node) -> Vec<Node> {
     let mut items = Vec::new();
     for child in children(with_statement) {
         if child.kind() == "with_clause" {
-            items.extend(children(child).into_iter().filter(|c| c.kind() == "with_item"));
+            items.extend(
+                children(child)
+                    .into_iter()
+                    .filter(|c| c.kind() == "with_item"),
+            );
         }
     }
     items
@@ -444,8 +466,10 @@ fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExp
             ) else {
                 continue;
             };
-            expr.kwargs
-                .push((text(name, source).to_owned(), to_expr(value, source, depth + 1)));
+            expr.kwargs.push((
+                text(name, source).to_owned(),
+                to_expr(value, source, depth + 1),
+            ));
         } else {
             expr.args.push(to_expr(arg, source, depth + 1));
         }
@@ -532,13 +556,19 @@ def downgrade():
         );
         assert_eq!(f.ops[0].table(), Some("legacy"));
         assert_eq!(f.ops[2].table(), Some("users"));
-        assert_eq!(f.ops[2].arg("column_name").and_then(|a| a.as_str()), Some("age"));
+        assert_eq!(
+            f.ops[2].arg("column_name").and_then(|a| a.as_str()),
+            Some("age")
+        );
         assert!(matches!(f.ops[2].receiver, Receiver::Batch { .. }));
         assert!(f.ops[4].in_autocommit);
         assert!(f.ops[4].kwarg("postgresql_concurrently").unwrap().is_true());
         let column = f.ops[5].arg("column").unwrap().as_call().unwrap();
         assert_eq!(column.callee_name(), "Column");
-        assert!(matches!(column.kwarg("nullable"), Some(crate::migration::Expr::Bool(false, _))));
+        assert!(matches!(
+            column.kwarg("nullable"),
+            Some(crate::migration::Expr::Bool(false, _))
+        ));
         assert_eq!(f.helper_calls.len(), 1);
         assert_eq!(
             f.helper_calls[0].method,

@@ -34,11 +34,18 @@ const MAX_REPORTED: usize = 20;
 pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
     let file = ctx.file;
     if let Some(problem) = &file.decode_problem {
-        out.push(Diagnostic::new(&RULE, TextRange::empty(0), problem.message()));
+        out.push(Diagnostic::new(
+            &RULE,
+            TextRange::empty(0),
+            problem.message(),
+        ));
     }
     for &(range, missing) in file.syntax_errors.iter().take(MAX_REPORTED) {
         let message = if missing {
-            format!("syntax error: missing `{}`", missing_text(file.slice(range)))
+            format!(
+                "syntax error: missing `{}`",
+                missing_text(file.slice(range))
+            )
         } else {
             let snippet: String = file.slice(range).chars().take(30).collect();
             let snippet = snippet.lines().next().unwrap_or("").trim();
@@ -52,7 +59,11 @@ pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
         let line = file.line_index.line_of(range.start);
         let line_end = file.line_index.line_range(&file.text, line).end;
         let end = range.end.min(line_end.max(range.start));
-        out.push(Diagnostic::new(&RULE, TextRange::new(range.start, end), message));
+        out.push(Diagnostic::new(
+            &RULE,
+            TextRange::new(range.start, end),
+            message,
+        ));
     }
 }
 

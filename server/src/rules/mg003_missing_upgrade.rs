@@ -33,7 +33,12 @@ declare_rule! {
 pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
     let file = ctx.file;
     let is_migration = file.revision.is_some() || file.down_revision.is_some();
-    if !is_migration || file.functions.iter().any(|f| f.kind == FunctionKind::Upgrade) {
+    if !is_migration
+        || file
+            .functions
+            .iter()
+            .any(|f| f.kind == FunctionKind::Upgrade)
+    {
         return;
     }
     // A file that does not parse may have lost its `def upgrade`: MG001 says why.

@@ -38,6 +38,10 @@ declare_rule! {
 
 pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
     for failure in &ctx.file.import_failures {
-        out.push(Diagnostic::new(&RULE, failure.range, failure.message.clone()));
+        out.push(Diagnostic::new(
+            &RULE,
+            failure.range,
+            failure.message.clone(),
+        ));
     }
 }

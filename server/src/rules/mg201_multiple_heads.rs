@@ -33,8 +33,9 @@ declare_rule! {
 }
 
 pub fn check(graph: &RevisionGraph, config: &Config, out: &mut Vec<(usize, Diagnostic)>) {
-    // Unknown edges (MG002) would make parents look like heads.
-    if !graph.complete {
+    // Unknown edges (MG002) would make parents look like heads, and in a
+    // graph Alembic cannot load the head count is moot: the cause is reported.
+    if !graph.complete || !graph.ok() {
         return;
     }
     let groups: Vec<(Option<&str>, Vec<usize>)> = if config.branches.is_empty() {
@@ -49,13 +50,22 @@ pub fn check(graph: &RevisionGraph, config: &Config, out: &mut Vec<(usize, Diagn
             .heads
             .iter()
             .copied()
-            .filter(|&h| !config.branches.iter().any(|b| graph.revisions[h].branch_labels.contains(b)))
+            .filter(|&h| {
+                !config
+                    .branches
+                    .iter()
+                    .any(|b| graph.revisions[h].branch_labels.contains(b))
+            })
             .collect();
         groups.push((None, unlabeled));
         groups
     };
     for (label, heads) in groups {
-        let allowed = if label.is_some() || !config.branches.is_empty() { 1 } else { config.max_heads };
+        let allowed = if label.is_some() || !config.branches.is_empty() {
+            1
+        } else {
+            config.max_heads
+        };
         if heads.len() <= allowed {
             continue;
         }

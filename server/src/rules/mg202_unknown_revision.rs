@@ -28,10 +28,19 @@ declare_rule! {
 
 pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
     for problem in &graph.problems {
-        let GraphProblem::Missing { revision, name, in_depends_on } = problem else {
+        let GraphProblem::Missing {
+            revision,
+            name,
+            in_depends_on,
+        } = problem
+        else {
             continue;
         };
-        let variable = if *in_depends_on { "depends_on" } else { "down_revision" };
+        let variable = if *in_depends_on {
+            "depends_on"
+        } else {
+            "down_revision"
+        };
         let mut message = if name.value.is_empty() {
             format!("`{variable}` names the empty revision id \"\": write `None` for a base")
         } else {
@@ -47,8 +56,13 @@ pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
             .map(String::as_str)
             .collect();
         if let [only] = candidates.as_slice() {
-            message.push_str(&format!(" (did you mean `{only}`? ids are never matched by prefix)"));
+            message.push_str(&format!(
+                " (did you mean `{only}`? ids are never matched by prefix)"
+            ));
         }
-        out.push((graph.revisions[*revision].input.file, Diagnostic::new(&RULE, name.range, message)));
+        out.push((
+            graph.revisions[*revision].input.file,
+            Diagnostic::new(&RULE, name.range, message),
+        ));
     }
 }

@@ -25,7 +25,11 @@ declare_rule! {
     };
 }
 
-pub fn check(graph: &RevisionGraph, name: &dyn Fn(usize) -> String, out: &mut Vec<(usize, Diagnostic)>) {
+pub fn check(
+    graph: &RevisionGraph,
+    name: &dyn Fn(usize) -> String,
+    out: &mut Vec<(usize, Diagnostic)>,
+) {
     for problem in &graph.problems {
         let GraphProblem::Duplicate { revisions } = problem else {
             continue;
@@ -47,7 +51,11 @@ pub fn check(graph: &RevisionGraph, name: &dyn Fn(usize) -> String, out: &mut Ve
                 Diagnostic::new(
                     &RULE,
                     rev.input.id.range,
-                    format!("revision `{}` is also declared in {}; {fate}", rev.id(), others.join(", ")),
+                    format!(
+                        "revision `{}` is also declared in {}; {fate}",
+                        rev.id(),
+                        others.join(", ")
+                    ),
                 ),
             ));
         }

@@ -28,8 +28,16 @@ declare_rule! {
 pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
     for problem in &graph.problems {
         match problem {
-            GraphProblem::SelfLoop { revision, name, in_depends_on } => {
-                let variable = if *in_depends_on { "depends_on" } else { "down_revision" };
+            GraphProblem::SelfLoop {
+                revision,
+                name,
+                in_depends_on,
+            } => {
+                let variable = if *in_depends_on {
+                    "depends_on"
+                } else {
+                    "down_revision"
+                };
                 out.push((
                     graph.revisions[*revision].input.file,
                     Diagnostic::new(
@@ -39,9 +47,16 @@ pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
                     ),
                 ));
             }
-            GraphProblem::Cycle { revisions, through_depends_on } => {
+            GraphProblem::Cycle {
+                revisions,
+                through_depends_on,
+            } => {
                 let ids: Vec<&str> = revisions.iter().map(|&r| graph.revisions[r].id()).collect();
-                let via = if *through_depends_on { "down_revision and depends_on" } else { "down_revision" };
+                let via = if *through_depends_on {
+                    "down_revision and depends_on"
+                } else {
+                    "down_revision"
+                };
                 for &r in revisions {
                     let rev = &graph.revisions[r];
                     let range = rev

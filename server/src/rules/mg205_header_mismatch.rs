@@ -46,7 +46,9 @@ pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    let (Some(revises), Some(range), Some(decl)) = (&header.revises, header.revises_range, &file.down_revision) else {
+    let (Some(revises), Some(range), Some(decl)) =
+        (&header.revises, header.revises_range, &file.down_revision)
+    else {
         return;
     };
     if matches!(decl.value, DeclValue::Dynamic) {
@@ -63,13 +65,26 @@ pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
     documented.sort_unstable();
     actual.sort_unstable();
     if documented != actual {
-        let show = |ids: &[&str]| if ids.is_empty() { "None".to_owned() } else { ids.join(", ") };
+        let show = |ids: &[&str]| {
+            if ids.is_empty() {
+                "None".to_owned()
+            } else {
+                ids.iter()
+                    .map(|i| format!("\"{i}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
         out.push(Diagnostic::new(
             &RULE,
             range,
             format!(
                 "the header says `Revises: {}` but `down_revision` is {}",
-                show(&documented),
+                if documented.is_empty() {
+                    "None".to_owned()
+                } else {
+                    documented.join(", ")
+                },
                 show(&actual)
             ),
         ));

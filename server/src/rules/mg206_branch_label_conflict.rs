@@ -27,7 +27,13 @@ declare_rule! {
 
 pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
     for problem in &graph.problems {
-        let GraphProblem::LabelConflict { revision, label, other, other_is_id } = problem else {
+        let GraphProblem::LabelConflict {
+            revision,
+            label,
+            other,
+            other_is_id,
+        } = problem
+        else {
             continue;
         };
         let other_id = graph.revisions[*other].id();
@@ -36,6 +42,9 @@ pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
         } else {
             format!("branch label `{}` is already used by revision `{other_id}`: Alembic refuses to load the graph", label.value)
         };
-        out.push((graph.revisions[*revision].input.file, Diagnostic::new(&RULE, label.range, message)));
+        out.push((
+            graph.revisions[*revision].input.file,
+            Diagnostic::new(&RULE, label.range, message),
+        ));
     }
 }

@@ -25,7 +25,11 @@ declare_rule! {
 
 pub fn check(graph: &RevisionGraph, out: &mut Vec<(usize, Diagnostic)>) {
     for problem in &graph.problems {
-        let GraphProblem::IllegalCharacters { revision, characters } = problem else {
+        let GraphProblem::IllegalCharacters {
+            revision,
+            characters,
+        } = problem
+        else {
             continue;
         };
         let rev = &graph.revisions[*revision];

@@ -168,13 +168,25 @@ mod tests {
     #[test]
     fn codes_are_unique_sorted_and_documented() {
         for pair in ALL.windows(2) {
-            assert!(pair[0].code < pair[1].code, "{} before {}", pair[0].code, pair[1].code);
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} before {}",
+                pair[0].code,
+                pair[1].code
+            );
         }
         for rule in ALL {
             let text = rule.explanation();
-            assert!(text.contains("## What it does"), "{} lacks an explanation", rule.code);
+            assert!(
+                text.contains("## What it does"),
+                "{} lacks an explanation",
+                rule.code
+            );
             assert!(text.contains("## Why"), "{} lacks a why", rule.code);
-            assert!(rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert!(rule
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'));
         }
     }
 }

@@ -77,7 +77,8 @@ pub fn parse_tag_text(text: &str) -> Option<(String, String)> {
     let word = |w: &str| {
         !w.is_empty()
             && w.chars().next().is_some_and(|c| c.is_alphabetic())
-            && w.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
     };
     (word(key) && word(value)).then(|| (key.to_owned(), value.to_owned()))
 }
@@ -134,7 +135,9 @@ fn parse_comment(file: &MigrationFile, range: TextRange, text: &str) -> Option<T
 /// comment-only lines directly above.
 fn statement_lines(file: &MigrationFile, statement: TextRange) -> (usize, usize) {
     let first = file.line_index.line_of(statement.start);
-    let last = file.line_index.line_of(statement.end.saturating_sub(1).max(statement.start));
+    let last = file
+        .line_index
+        .line_of(statement.end.saturating_sub(1).max(statement.start));
     let mut top = first;
     while top > 0 && file.line_text(top - 1).trim_start().starts_with('#') {
         top -= 1;
@@ -159,7 +162,10 @@ fn function_lines(file: &MigrationFile, def: TextRange) -> (usize, usize) {
         }
         line += 1;
     }
-    (top, last.max(file.line_index.line_of(def.end.saturating_sub(1))))
+    (
+        top,
+        last.max(file.line_index.line_of(def.end.saturating_sub(1))),
+    )
 }
 
 /// Removes approved findings, adds the approval fix to the others, and
@@ -197,7 +203,10 @@ pub fn resolve_approvals(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
             statement_lines(file, anchor.range)
         };
         let mut approved = false;
-        for c in comments.iter_mut().filter(|c| c.line >= top && c.line <= last) {
+        for c in comments
+            .iter_mut()
+            .filter(|c| c.line >= top && c.line <= last)
+        {
             for (i, item) in c.items.iter().enumerate() {
                 if item.key == key && item.value == value {
                     c.used[i] = true;
@@ -208,7 +217,10 @@ pub fn resolve_approvals(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
         if approved {
             continue;
         }
-        d.fixes.insert(0, approval_fix(file, anchor.range, tag_text, ctx.config.require_reason));
+        d.fixes.insert(
+            0,
+            approval_fix(file, anchor.range, tag_text, ctx.config.require_reason),
+        );
         kept.push(d);
     }
     *out = kept;
@@ -223,9 +235,17 @@ pub fn resolve_approvals(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
                     out.push(Diagnostic::new(
                         &MALFORMED_TAG,
                         item.range,
-                        format!("`{}: {}` needs a reason: `# {}: {} -- why`", item.key, item.value, item.key, item.value),
+                        format!(
+                            "`{}: {}` needs a reason: `# {}: {} -- why`",
+                            item.key, item.value, item.key, item.value
+                        ),
                     ));
-                } else if !c.used[i] && ctx.config.severity_of(crate::rules::by_code(code).expect("known")).is_some() {
+                } else if !c.used[i]
+                    && ctx
+                        .config
+                        .severity_of(crate::rules::by_code(code).expect("known"))
+                        .is_some()
+                {
                     out.push(unused(file, item, c));
                 }
                 continue;
@@ -254,7 +274,9 @@ fn unused(file: &MigrationFile, item: &TagItem, comment: &TagComment) -> Diagnos
                 new_text: String::new(),
             }
         } else {
-            let hash = file.text[line.start..item.range.start].rfind('#').map(|i| line.start + i);
+            let hash = file.text[line.start..item.range.start]
+                .rfind('#')
+                .map(|i| line.start + i);
             let start = hash.unwrap_or(item.range.start);
             let code_end = file.text[line.start..start].trim_end().len() + line.start;
             Edit {
@@ -285,7 +307,11 @@ fn near_miss(item: &TagItem, known: &[(&'static str, String, String)]) -> Option
             ));
         }
         if key_close && value_close {
-            let why = if key_lower == *k && value_lower == *v { "wrong case" } else { "misspelt" };
+            let why = if key_lower == *k && value_lower == *v {
+                "wrong case"
+            } else {
+                "misspelt"
+            };
             return Some(format!(
                 "`{}: {}` is not an approval tag ({why}); did you mean `{canonical}`?",
                 item.key, item.value
@@ -313,11 +339,20 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// Inserts `# <tag>` on its own line above the statement, with the
 /// statement's indentation and the file's line ending.
-pub fn approval_fix(file: &MigrationFile, statement: TextRange, tag: &str, require_reason: bool) -> Fix {
+pub fn approval_fix(
+    file: &MigrationFile,
+    statement: TextRange,
+    tag: &str,
+    require_reason: bool,
+) -> Fix {
     let line = file.line_index.line_of(statement.start);
     let start = file.line_index.line_start(line);
     let indent = file.indentation_at(statement.start);
-    let newline = if file.text.contains("\r\n") { "\r\n" } else { "\n" };
+    let newline = if file.text.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let reason = if require_reason { " -- reviewed" } else { "" };
     Fix {
         title: format!("Approve: insert `# {tag}`"),
@@ -335,7 +370,10 @@ mod tests {
 
     #[test]
     fn tag_text_is_key_and_value() {
-        assert_eq!(parse_tag_text(" destructive :approved "), Some(("destructive".into(), "approved".into())));
+        assert_eq!(
+            parse_tag_text(" destructive :approved "),
+            Some(("destructive".into(), "approved".into()))
+        );
         assert_eq!(parse_tag_text("TODO: fix this later"), None);
         assert_eq!(levenshtein("destructve", "destructive"), 1);
     }

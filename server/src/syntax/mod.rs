@@ -27,19 +27,33 @@ thread_local! {
 
 /// Parses `text`, reusing `old` (already edited with `Tree::edit`) when given.
 pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
+    let normalized = normalize_lone_cr(text);
     PARSER.with(|parser| {
         parser
             .borrow_mut()
-            .parse(text, old)
+            .parse(normalized.as_deref().unwrap_or(text), old)
             .expect("parsing without a timeout or cancellation flag always yields a tree")
     })
+}
+
+/// Python reads a lone `\r` as a line break; tree-sitter-python does not.
+/// Replacing it by `\n` keeps every byte offset the same.
+fn normalize_lone_cr(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone) {
+        return None;
+    }
+    let fixed: Vec<u8> = (0..bytes.len())
+        .map(|i| if lone(i) { b'\n' } else { bytes[i] })
+        .collect();
+    String::from_utf8(fixed).ok()
 }
 
 /// The queries of `queries/*.scm`, compiled once.
 pub struct Queries {
     pub functions: Query,
     pub calls: Query,
-    pub comments: Query,
 }
 
 pub fn queries() -> &'static Queries {
@@ -52,7 +66,6 @@ pub fn queries() -> &'static Queries {
         Queries {
             functions: compile("functions", include_str!("../../../queries/functions.scm")),
             calls: compile("calls", include_str!("../../../queries/calls.scm")),
-            comments: compile("comments", include_str!("../../../queries/comments.scm")),
         }
     })
 }
@@ -146,7 +159,6 @@ mod tests {
         let q = queries();
         assert!(q.functions.capture_index_for_name("name").is_some());
         assert!(q.calls.capture_index_for_name("method").is_some());
-        assert!(q.comments.capture_index_for_name("comment").is_some());
     }
 
     #[test]
@@ -154,6 +166,8 @@ mod tests {
         let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(4999));
         let tree = parse(&deep, None);
         assert!(!syntax_errors(&tree).is_empty());
+        let lone_cr = parse("revision = 'a'\rdown_revision = None\r", None);
+        assert!(syntax_errors(&lone_cr).is_empty());
         let ok = parse("revision = 'a'\n", None);
         assert!(syntax_errors(&ok).is_empty());
     }

@@ -185,7 +185,9 @@ fn decode_escape(s: &str) -> (Option<char>, usize) {
                 .take(3)
                 .take_while(|d| d.is_digit(8))
                 .collect();
-            let value = u32::from_str_radix(&digits, 8).ok().and_then(char::from_u32);
+            let value = u32::from_str_radix(&digits, 8)
+                .ok()
+                .and_then(char::from_u32);
             return (value, 1 + digits.len());
         }
         'x' | 'u' | 'U' => {
@@ -196,7 +198,9 @@ fn decode_escape(s: &str) -> (Option<char>, usize) {
             };
             let digits: String = s[2..].chars().take(n).collect();
             if digits.len() == n && digits.chars().all(|d| d.is_ascii_hexdigit()) {
-                let value = u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32);
+                let value = u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .and_then(char::from_u32);
                 return (value, 2 + n);
             }
             return (None, 2);
@@ -236,7 +240,10 @@ mod tests {
         // 'b' is value byte 2, at source offset 100 + 1 (quote) + 3.
         assert_eq!(l.source_offset(2), 104);
         assert_eq!(l.source_offset(4), 109);
-        assert_eq!(l.source_range(TextRange::new(0, 5)), TextRange::new(101, 110));
+        assert_eq!(
+            l.source_range(TextRange::new(0, 5)),
+            TextRange::new(101, 110)
+        );
     }
 
     #[test]
@@ -252,7 +259,10 @@ mod tests {
         let l = StringLiteral::concat(vec![a, b]).unwrap();
         assert_eq!(l.value, "DROP TABLE t");
         assert_eq!(l.source_offset(5), 21);
-        assert_eq!(l.source_range(TextRange::new(0, 12)), TextRange::new(11, 28));
+        assert_eq!(
+            l.source_range(TextRange::new(0, 12)),
+            TextRange::new(11, 28)
+        );
     }
 
     #[test]

@@ -1,2 +1,0 @@
-; Every comment: approval tags live in them.
-(comment) @comment
