@@ -55,6 +55,12 @@ FIELDS = [  # (ours, truth, kind)
 STRUCTURAL = ("MG001", "MG002", "MG004", "MG202", "MG203", "MG204", "MG206", "MG207")
 
 
+def die(msg):
+    """Cannot run at all: a one-line reason and exit 2 (a mismatch exits 1)."""
+    sys.stderr.write(f"compare.py: {msg}\n")
+    sys.exit(2)
+
+
 def repo_root():
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -75,7 +81,7 @@ def fetch(shared, cache, names):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.stderr.write(p.stderr)
-        sys.exit(f"compare.py: fetch.sh failed (exit {p.returncode}); it needs the network")
+        die(f"fetch.sh failed (exit {p.returncode}); it needs the network")
     rows = []
     for line in p.stdout.splitlines():
         if not line.strip():
@@ -195,11 +201,10 @@ def main():
 
     binary = os.path.abspath(a.bin)
     if not os.access(binary, os.X_OK):
-        sys.exit(f"compare.py: no alembic-lsp binary at {binary} "
-                 "(cargo build --release, or set ALEMBIC_LSP_BIN)")
+        die(f"no alembic-lsp binary at {binary} (cargo build --release, or set ALEMBIC_LSP_BIN)")
     truth_dir = os.path.join(a.shared, "corpus", "truth")
     if not os.path.isdir(truth_dir):
-        sys.exit(f"compare.py: no truth directory at {truth_dir} (--shared)")
+        die(f"no truth directory at {truth_dir} (--shared)")
 
     results = []
     for name, path, locs in fetch(a.shared, a.cache, a.names):
