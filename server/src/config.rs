@@ -138,9 +138,11 @@ impl Config {
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => return Err(ConfigError(format!(
+                other => {
+                    return Err(ConfigError(format!(
                     "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
-                ))),
+                )))
+                }
             };
             self.severity.insert(rule.code, level);
         }
@@ -335,9 +337,11 @@ MG101 = "destructive: approved"
 
     #[test]
     fn most_specific_selector_wins() {
-        let mut c = Config::default();
-        c.ignore = vec!["MG3".into()];
-        c.select = vec!["MG".into(), "MG301".into()];
+        let c = Config {
+            ignore: vec!["MG3".into()],
+            select: vec!["MG".into(), "MG301".into()],
+            ..Config::default()
+        };
         assert!(c.severity_of(rules::by_code("MG301").unwrap()).is_some());
         assert!(c.severity_of(rules::by_code("MG302").unwrap()).is_none());
     }

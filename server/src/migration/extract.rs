@@ -98,10 +98,8 @@ impl Walker<'_> {
                     }
                 }
                 "import_statement" | "import_from_statement" => self.import(stmt),
-                "future_import_statement" => {
-                    if text(stmt, self.source).contains("annotations") {
-                        self.future_annotations = true;
-                    }
+                "future_import_statement" if text(stmt, self.source).contains("annotations") => {
+                    self.future_annotations = true;
                 }
                 "function_definition" | "class_definition" => self.bind_def(stmt),
                 "decorated_definition" => {

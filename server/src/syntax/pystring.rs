@@ -81,9 +81,7 @@ impl StringLiteral {
 /// Returns `None` for an f-string with interpolations (its value is not
 /// known without running it).
 pub fn parse_literal(text: &str, offset: usize) -> Option<StringLiteral> {
-    let prefix_len = text
-        .find(|c: char| c == '\'' || c == '"')
-        .filter(|&n| n <= 3)?;
+    let prefix_len = text.find(['\'', '"']).filter(|&n| n <= 3)?;
     let prefix = text[..prefix_len].to_ascii_lowercase();
     let is_raw = prefix.contains('r');
     let is_bytes = prefix.contains('b');
