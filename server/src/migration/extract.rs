@@ -376,8 +376,10 @@ fn docstring_header(first: Node, source: &str) -> Header {
             let mut ids = Vec::new();
             let mut pos = value_start;
             for piece in rest.split(',') {
-                let lead = piece.len() - piece.trim_start().len();
-                let word = piece.trim();
+                // Old templates wrote a merge as a tuple: `Revises: ('a', 'b')`.
+                let is_noise = |c: char| c.is_whitespace() || matches!(c, '(' | ')' | '\'' | '"');
+                let lead = piece.len() - piece.trim_start_matches(is_noise).len();
+                let word = piece.trim_matches(is_noise);
                 if !word.is_empty() && word != "None" {
                     let start = pos + lead;
                     ids.push(IdLit {
@@ -522,7 +524,8 @@ mod tests {
     #[test]
     fn docstring_header_is_read() {
         let f = MigrationFile::parse(
-            "\"\"\"add users\n\nRevision ID: abc\nRevises: a1, b2\nCreate Date: x\n\"\"\"\n".into(),
+            "\"\"\"add users\n\nRevision ID: abc\nRevises: ('a1', 'b2')\nCreate Date: x\n\"\"\"\n"
+                .into(),
         );
         assert_eq!(f.header.message.as_deref(), Some("add users"));
         assert_eq!(f.header.revision_id.as_ref().unwrap().value, "abc");
