@@ -197,4 +197,40 @@ mod tests {
         assert_eq!(idx.from_utf16(text, LineCol { line: 1, col: 1 }), 3);
         assert_eq!(idx.to_utf16(text, 4), LineCol { line: 1, col: 0 });
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Every char boundary survives byte → UTF-16 → byte, and the
+            /// code-point column counts the chars before it on its line.
+            #[test]
+            fn conversions_round_trip(text in "(\\PC|\r|\n|\r\n|😀|é){0,64}") {
+                let idx = LineIndex::new(&text);
+                for (offset, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                    let utf16 = idx.to_utf16(&text, offset);
+                    let back = idx.from_utf16(&text, utf16);
+                    // A line break's second byte (\n of \r\n) maps to the line end.
+                    let line = idx.line_range(&text, idx.line_of(offset));
+                    if offset <= line.end {
+                        prop_assert_eq!(back, offset);
+                    }
+                    let cp = idx.to_code_points(&text, offset);
+                    prop_assert_eq!(cp.line, utf16.line);
+                    let start = idx.line_start(cp.line as usize);
+                    prop_assert_eq!(cp.col as usize, text[start..offset.max(start)].chars().count());
+                }
+            }
+
+            /// Any position a client sends maps to a char boundary in the text.
+            #[test]
+            fn any_position_is_clamped(text in "\\PC{0,32}", line in 0u32..8, col in 0u32..80) {
+                let idx = LineIndex::new(&text);
+                let offset = idx.from_utf16(&text, LineCol { line, col });
+                prop_assert!(offset <= text.len());
+                prop_assert!(text.is_char_boundary(offset));
+            }
+        }
+    }
 }

@@ -168,13 +168,18 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
         anstream::ColorChoice::Auto
     };
     let mut out = anstream::AutoStream::new(stdout.lock(), color);
-    match args.format {
-        Format::Text => text::write(&mut out, &report)?,
-        Format::Json => json::write(&mut out, &report)?,
-        Format::Sarif => sarif::write(&mut out, &report)?,
-        Format::Github => github::write(&mut out, &report)?,
-        Format::Gitlab => gitlab::write(&mut out, &report)?,
-    }
+    write_report(args.format, &mut out, &report)?;
     out.flush()?;
     Ok(report.exit_code(args.strict))
+}
+
+/// Renders a report in one format.
+pub fn write_report(format: Format, out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    match format {
+        Format::Text => text::write(out, report),
+        Format::Json => json::write(out, report),
+        Format::Sarif => sarif::write(out, report),
+        Format::Github => github::write(out, report),
+        Format::Gitlab => gitlab::write(out, report),
+    }
 }

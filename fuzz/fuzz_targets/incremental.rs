@@ -1,0 +1,68 @@
+//! A random sequence of edits applied incrementally (`Tree::edit` + reparse
+//! with the old tree) gives the same tree and the same model as parsing the
+//! final text from scratch.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tree_sitter::{InputEdit, Point};
+
+use alembic_lsp::migration::MigrationFile;
+use alembic_lsp::syntax;
+
+fn point(text: &str, offset: usize) -> Point {
+    let before = &text[..offset];
+    let row = before.matches('\n').count();
+    let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
+    Point { row, column }
+}
+
+fn boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fuzz_target!(|data: &[u8]| {
+    // The first part is the starting text, the rest a list of edits
+    // (start, length, inserted text) separated by 0xFF.
+    let mut parts = data.split(|&b| b == 0xFF);
+    let Some(first) = parts.next() else { return };
+    let mut text = String::from_utf8_lossy(first).into_owned();
+    let mut tree = syntax::parse(&text, None);
+    for part in parts {
+        if part.len() < 2 {
+            continue;
+        }
+        let start = boundary(&text, part[0] as usize * text.len() / 255);
+        let old_end = boundary(&text, start + part[1] as usize % 16).max(start);
+        let inserted = String::from_utf8_lossy(&part[2..]).into_owned();
+        let new_end = start + inserted.len();
+        let edit = InputEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start_position: point(&text, start),
+            old_end_position: point(&text, old_end),
+            new_end_position: {
+                let mut t = text[..start].to_owned();
+                t.push_str(&inserted);
+                point(&t, new_end)
+            },
+        };
+        text.replace_range(start..old_end, &inserted);
+        tree.edit(&edit);
+        tree = syntax::parse(&text, Some(&tree));
+    }
+    let fresh = syntax::parse(&text, None);
+    assert_eq!(
+        tree.root_node().to_sexp(),
+        fresh.root_node().to_sexp(),
+        "incremental and fresh trees differ"
+    );
+    let a = MigrationFile::from_tree(text.clone(), &tree);
+    let b = MigrationFile::from_tree(text, &fresh);
+    assert_eq!(format!("{:?}", a.revision), format!("{:?}", b.revision));
+    assert_eq!(a.ops, b.ops);
+});
