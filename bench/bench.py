@@ -74,7 +74,7 @@ def run_once(cmd, cwd, timeout):
     return wall, rss, p.returncode, p.stdout, p.stderr
 
 
-def sanity(tool, out, err):
+def sanity(tool, out, err, expect_files=None):
     """None when the output shows the tool really checked the files, else why not."""
     if tool == "zdm":
         try:
@@ -90,6 +90,8 @@ def sanity(tool, out, err):
             return "no JSON output"
         if not d.get("summary", {}).get("files"):
             return "checked no files"
+        if expect_files is not None and d["summary"]["files"] != expect_files:
+            return f"checked {d['summary']['files']} files of {expect_files}"
     if tool == "alembic-guard":
         try:
             json.loads(out)
@@ -107,14 +109,14 @@ def last_line(b):
     return (lines[-1] if lines else "").strip()[:120]
 
 
-def measure(tool, cmd, cwd, runs, timeout):
+def measure(tool, cmd, cwd, runs, timeout, expect_files=None):
     wall, rss, code, out, err = run_once(cmd, cwd, timeout)
     if code == "timeout":
         return {"error": f"timed out after {timeout} s"}
     if code not in OK_EXIT[tool]:
         why = last_line(err) or last_line(out)
         return {"error": f"exit {code}: {why}"}
-    bad = sanity(tool, out, err)
+    bad = sanity(tool, out, err, expect_files)
     if bad:
         return {"error": bad}
     samples, peaks = [], [rss or 0]
@@ -140,9 +142,26 @@ def measure(tool, cmd, cwd, runs, timeout):
 # ---- inputs -------------------------------------------------------------------------
 
 def copy_versions(src_dirs, dest):
-    """Copy the versions dir(s) as real files into dest (= .../migrations/versions)."""
+    """Copy the versions dir(s) as real files into dest (= .../migrations/versions).
+
+    Subdirectories are flattened when no two files share a name: zdm only reads files
+    directly under .../migrations/versions, and Alembic's graph does not depend on the
+    directory a revision sits in, so every tool then checks the same files, and the
+    same graph. Returns True when flattened.
+    """
     if os.path.isdir(dest):
         shutil.rmtree(dest)
+    files = []
+    for s in src_dirs:
+        for dp, dn, fn in os.walk(s):
+            dn[:] = sorted(d for d in dn if d != "__pycache__")
+            files += [os.path.join(dp, f) for f in sorted(fn)]
+    names = [os.path.basename(f) for f in files]
+    if len(set(names)) == len(names):
+        os.makedirs(dest)
+        for f in files:
+            shutil.copyfile(f, os.path.join(dest, os.path.basename(f)))
+        return True
     ignore = shutil.ignore_patterns("__pycache__")
     if len(src_dirs) == 1:
         shutil.copytree(src_dirs[0], dest, symlinks=False, ignore=ignore)
@@ -151,30 +170,30 @@ def copy_versions(src_dirs, dest):
         for i, s in enumerate(src_dirs):
             shutil.copytree(s, os.path.join(dest, f"{i}_{os.path.basename(s)}"),
                             symlinks=False, ignore=ignore)
+    return False
 
 
-def prepare_corpus(name, path, locs, truth, work):
+def prepare_corpus(name, path, locs, work):
     root = os.path.join(work, name)
     versions = os.path.join(root, "migrations", "versions")
     stamp = os.path.join(root, ".prepared")
-    if not os.path.isfile(stamp):
-        copy_versions([os.path.join(path, l) for l in locs], versions)
-        # an alembic.ini that reproduces the project's own version_locations on the copy
-        cfg = truth.get("config", {}) if truth else {}
-        vls = cfg.get("version_locations") or []
-        mapped = []
-        if len(locs) == 1:
-            for v in vls:
-                if v == locs[0] or v.startswith(locs[0].rstrip("/") + "/"):
-                    mapped.append("%(here)s/migrations/versions" + v[len(locs[0].rstrip("/")):])
+    layout = f"layout 2\t{path}\t{';'.join(locs)}\n"
+    try:
+        with open(stamp) as f:
+            fresh = f.read() == layout
+    except OSError:
+        fresh = False
+    if not fresh:
+        flat = copy_versions([os.path.join(path, l) for l in locs], versions)
+        # an alembic.ini for `alembic heads`; a tree that could not be flattened is one
+        # recursive version location (the same files, the same graph)
         ini = ["[alembic]", "script_location = %(here)s/migrations", "path_separator = os"]
-        if len(mapped) > 1:
-            ini.append("version_locations = " + os.pathsep.join(mapped))
-        if cfg.get("recursive_version_locations") or len(locs) > 1:
+        if not flat:
             ini.append("recursive_version_locations = true")
         with open(os.path.join(root, "alembic.ini"), "w") as f:
             f.write("\n".join(ini) + "\n")
-        open(stamp, "w").close()
+        with open(stamp, "w") as f:
+            f.write(layout)
     return root
 
 
@@ -321,9 +340,13 @@ def report(rows, meta):
     for r in rows:
         m = r["tools"].get("alembic-lsp")
         if m and "error" not in m:
+            want = r.get("expected_heads")
+            agree = ("" if want is None else
+                     " (as real Alembic)" if sorted(want) == sorted(m["heads"] or []) else
+                     f" — DIFFERENT from real Alembic's {sorted(want)}")
             extra.append(f"- {r['name']}: alembic-lsp checked {m['files']} files, "
                          f"{m['findings']} findings, exit {m['exit']}, "
-                         f"{len(m['heads'] or [])} head(s); spread "
+                         f"{len(m['heads'] or [])} head(s){agree}; spread "
                          f"{fmt_time(m['min'])}–{fmt_time(m['max'])} over {m['runs']} runs")
     if extra:
         lines.append("")
@@ -340,7 +363,7 @@ def main():
     ap.add_argument("--work", required=True, help="where the real copies are laid out")
     ap.add_argument("--corpus", action="append", default=[],
                     help="NAME<TAB>DIR<TAB>LOCS line from fetch.sh (repeatable)")
-    ap.add_argument("--truth", help="directory of truth/NAME.json (for version_locations)")
+    ap.add_argument("--truth", help="directory of truth/NAME.json (to check the heads found)")
     ap.add_argument("--generated", action="append", default=[],
                     help="NAME=DIR of a bench/gen.py tree (repeatable)")
     ap.add_argument("--runs", type=int, default=5)
@@ -359,26 +382,26 @@ def main():
     inputs = []
     for line in a.corpus:
         name, path, locs = line.split("\t")
-        truth = None
+        heads = None
         if a.truth and os.path.isfile(os.path.join(a.truth, name + ".json")):
             with open(os.path.join(a.truth, name + ".json")) as f:
-                truth = json.load(f)
-        inputs.append((name, prepare_corpus(name, path, locs.split(";"), truth, a.work)))
+                heads = json.load(f)["heads"]
+        inputs.append((name, prepare_corpus(name, path, locs.split(";"), a.work), heads))
     for spec in a.generated:
         name, d = spec.split("=", 1)
-        root, _ = prepare_generated(d, a.work, name)
-        inputs.append((name, root))
+        root, info = prepare_generated(d, a.work, name)
+        inputs.append((name, root, [info["head"]]))
 
     rows = []
-    for name, root in inputs:
+    for name, root, heads in inputs:
         files, size = tree_size(root)
-        row = {"name": name, "files": files, "size": size, "tools": {}}
+        row = {"name": name, "files": files, "size": size, "tools": {}, "expected_heads": heads}
         for t in TOOLS:
             if t not in tools:
                 continue
             sys.stderr.write(f"bench: {name:<20} {t:<14} ")
             sys.stderr.flush()
-            m = measure(t, command(t, binary, a.venv), root, a.runs, a.timeout)
+            m = measure(t, command(t, binary, a.venv), root, a.runs, a.timeout, files)
             row["tools"][t] = m
             sys.stderr.write(("n/a: " + m["error"]) if "error" in m else
                              f"{fmt_time(m['median'])}  {fmt_mib(m['rss_kib'])}")
