@@ -55,23 +55,25 @@ def command(tool, binary, venv):
 
 
 def run_once(cmd, cwd, timeout):
-    """(wall seconds, peak RSS KiB, exit code, stdout, stderr) of one run."""
+    """(wall seconds, peak RSS KiB, exit code, stdout, stderr, CPU seconds) of one run."""
     tfile = os.path.join(cwd, ".bench-time")
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", tfile, *cmd], cwd=cwd,
+        p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", tfile, *cmd], cwd=cwd,
                            capture_output=True, timeout=timeout, env=ENV)
     except subprocess.TimeoutExpired:
-        return None, None, "timeout", b"", b""
+        return None, None, "timeout", b"", b"", None
     wall = time.perf_counter() - t0
-    rss = None
+    rss = cpu = None
     try:
         with open(tfile) as f:
-            nums = [l.strip() for l in f if l.strip().isdigit()]
-        rss = int(nums[-1]) if nums else None
+            for line in f:  # GNU time may print "Command exited with non-zero status" first
+                m = re.fullmatch(r"(\d+) ([\d.]+) ([\d.]+)", line.strip())
+                if m:
+                    rss, cpu = int(m.group(1)), float(m.group(2)) + float(m.group(3))
     except OSError:
         pass
-    return wall, rss, p.returncode, p.stdout, p.stderr
+    return wall, rss, p.returncode, p.stdout, p.stderr, cpu
 
 
 def sanity(tool, out, err, expect_files=None):
@@ -110,7 +112,7 @@ def last_line(b):
 
 
 def measure(tool, cmd, cwd, runs, timeout, expect_files=None):
-    wall, rss, code, out, err = run_once(cmd, cwd, timeout)
+    wall, rss, code, out, err, cpu = run_once(cmd, cwd, timeout)
     if code == "timeout":
         return {"error": f"timed out after {timeout} s"}
     if code not in OK_EXIT[tool]:
@@ -119,18 +121,21 @@ def measure(tool, cmd, cwd, runs, timeout, expect_files=None):
     bad = sanity(tool, out, err, expect_files)
     if bad:
         return {"error": bad}
-    samples, peaks = [], [rss or 0]
+    samples, peaks, cpus = [], [rss or 0], []
     if wall > SLOW:
         samples.append(wall)
+        cpus.append(cpu or 0.0)
         runs = max(1, min(runs, 3) - 1)
     for _ in range(runs):
-        w, r, c, _, _ = run_once(cmd, cwd, timeout)
+        w, r, c, _, _, u = run_once(cmd, cwd, timeout)
         if c == "timeout" or c not in OK_EXIT[tool]:
             return {"error": f"unstable: exit {c} on a later run"}
         samples.append(w)
         peaks.append(r or 0)
+        cpus.append(u or 0.0)
     res = {"median": statistics.median(samples), "min": min(samples), "max": max(samples),
-           "runs": len(samples), "rss_kib": max(peaks), "exit": code}
+           "runs": len(samples), "rss_kib": max(peaks), "exit": code,
+           "cpu": statistics.median(cpus)}
     if tool == "alembic-lsp":
         d = json.loads(out)
         res["files"] = d["summary"]["files"]
@@ -278,10 +283,24 @@ def versions(binary, venv):
     return out
 
 
+def git_head(path):
+    try:
+        p = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=path,
+                           capture_output=True, text=True)
+        return p.stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
 def report(rows, meta):
     lines = []
     lines.append(f"Machine: {meta['machine']}  ")
     lines.append("Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + "  ")
+    lb, la = meta["load_before"], meta["load_after"]
+    lines.append(f"Load average (1/5/15 min) before: {lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f}, "
+                 f"after: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} (other processes slow every tool; "
+                 "compare ratios from the same run)  ")
+    lines.append(f"Repository at bench time: {meta['commit']}  ")
     lines.append(f"Date: {meta['date']}; runs per cell: {meta['runs']} after one warm-up "
                  f"(a first run over {SLOW:.0f} s counts as a sample, at most 3); median wall time.")
     lines.append("")
@@ -304,6 +323,30 @@ def report(rows, meta):
                 cells.append(f"{fmt_time(m['median'])} ({m['median'] / base:.1f}×)")
         lines.append(f"| {r['name']} | {r['files']} | {r['size'] / 1e6:.1f} MB | "
                      + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("### CPU time (user + system, median; × = times the CPU alembic-lsp used)")
+    lines.append("")
+    lines.append("Less sensitive than wall time to other load on the machine; a tool that "
+                 "uses both cores spends more CPU than wall time.")
+    lines.append("")
+    lines.append("| input | " + " | ".join(TOOLS) + " |")
+    lines.append("|---|" + "--:|" * len(TOOLS))
+    for r in rows:
+        base = r["tools"].get("alembic-lsp", {}).get("cpu")
+        cells = []
+        for t in TOOLS:
+            m = r["tools"].get(t)
+            if m is None:
+                cells.append("–")
+            elif "error" in m:
+                cells.append("n/a")
+            elif m["cpu"] < 0.01:  # GNU time counts CPU in 10 ms ticks
+                cells.append("< 10 ms")
+            elif t == "alembic-lsp" or not base or base < 0.01:
+                cells.append(fmt_time(m["cpu"]))
+            else:
+                cells.append(f"{fmt_time(m['cpu'])} ({m['cpu'] / base:.1f}×)")
+        lines.append(f"| {r['name']} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("### Peak memory (maximum resident set size)")
     lines.append("")
@@ -392,6 +435,7 @@ def main():
         root, info = prepare_generated(d, a.work, name)
         inputs.append((name, root, [info["head"]]))
 
+    load_before = os.getloadavg()
     rows = []
     for name, root, heads in inputs:
         files, size = tree_size(root)
@@ -409,7 +453,9 @@ def main():
         rows.append(row)
 
     meta = {"machine": machine(), "versions": versions(binary, a.venv),
-            "date": datetime.date.today().isoformat(), "runs": a.runs}
+            "date": datetime.date.today().isoformat(), "runs": a.runs,
+            "load_before": load_before, "load_after": os.getloadavg(),
+            "commit": git_head(os.path.dirname(os.path.abspath(__file__)))}
     text = report(rows, meta)
     sys.stdout.write(text)
     if a.markdown:
