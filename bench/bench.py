@@ -271,8 +271,8 @@ def machine():
 def versions(binary, venv):
     out = {}
     try:
-        out["alembic-lsp"] = subprocess.run([binary, "--version"], capture_output=True,
-                                            text=True).stdout.strip()
+        v = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+        out["alembic-lsp"] = v.removeprefix("alembic-lsp ").strip() or "?"
     except OSError:
         out["alembic-lsp"] = "?"
     py = os.path.join(venv, "bin", "python")
@@ -304,7 +304,7 @@ def report(rows, meta):
     lines.append(f"Date: {meta['date']}; runs per cell: {meta['runs']} after one warm-up "
                  f"(a first run over {SLOW:.0f} s counts as a sample, at most 3); median wall time.")
     lines.append("")
-    lines.append("### Wall time (median; × = times slower than alembic-lsp)")
+    lines.append("### Wall time (median; × = time ÷ alembic-lsp's time, below 1 = faster than alembic-lsp)")
     lines.append("")
     lines.append("| input | files | size | " + " | ".join(TOOLS) + " |")
     lines.append("|---|--:|--:|" + "--:|" * len(TOOLS))
@@ -324,7 +324,7 @@ def report(rows, meta):
         lines.append(f"| {r['name']} | {r['files']} | {r['size'] / 1e6:.1f} MB | "
                      + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("### CPU time (user + system, median; × = times the CPU alembic-lsp used)")
+    lines.append("### CPU time (user + system, median; × = CPU ÷ alembic-lsp's CPU)")
     lines.append("")
     lines.append("Less sensitive than wall time to other load on the machine; a tool that "
                  "uses both cores spends more CPU than wall time.")
