@@ -90,11 +90,8 @@ async function start(context: vscode.ExtensionContext, fromCommand = false): Pro
   }
   output.appendLine(`Starting ${server.command} (${server.origin}).`);
 
-  const serverOptions: ServerOptions = {
-    command: server.command,
-    args: ["--stdio"],
-    transport: TransportKind.stdio,
-  };
+  // TransportKind.stdio makes the client pass `--stdio` itself.
+  const serverOptions: ServerOptions = { command: server.command, transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file", language: "python" }],
     outputChannel: output,
