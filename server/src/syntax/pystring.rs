@@ -50,11 +50,12 @@ impl StringLiteral {
             start
         } else {
             // The end of the last character, found from its start.
-            let last = self.source_offset(value_range.end - 1);
-            let rest = &self.value[value_range.end - 1..];
+            let last_start = crate::position::floor_char_boundary(&self.value, value_range.end - 1);
+            let last = self.source_offset(last_start);
+            let rest = &self.value[last_start..];
             last + rest.chars().next().map_or(1, char::len_utf8)
         };
-        TextRange::new(start, end.max(start))
+        TextRange::new(start, end.max(start).min(self.range.end))
     }
 
     /// Joins implicitly concatenated literals into one value.
@@ -261,6 +262,15 @@ mod tests {
             l.source_range(TextRange::new(0, 12)),
             TextRange::new(11, 28)
         );
+    }
+
+    #[test]
+    fn ranges_ending_inside_a_character_are_widened_to_it() {
+        // Found by the fuzzer: a docstring header id of multi-byte characters.
+        let l = lit("'Revision ID: \u{fffd}\u{fffd}'");
+        let l2 = parse_literal("'ID: éé'", 0).unwrap();
+        assert_eq!(l2.source_range(TextRange::new(4, 7)), TextRange::new(5, 9));
+        assert!(l.source_range(TextRange::new(13, 16)).end <= l.range.end);
     }
 
     #[test]
