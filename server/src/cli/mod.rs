@@ -61,8 +61,9 @@ pub struct Args {
     /// List every rule.
     #[arg(long, conflicts_with = "check")]
     pub list_rules: bool,
-    /// Run the language server on stdin/stdout (the default).
-    #[arg(long, conflicts_with = "check")]
+    /// Run the language server on stdin/stdout (the default). Clients may
+    /// pass it more than once (vscode-languageclient adds its own).
+    #[arg(long, conflicts_with = "check", overrides_with = "stdio")]
     pub stdio: bool,
 }
 
