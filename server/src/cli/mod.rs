@@ -2,6 +2,7 @@
 //! `--list-rules`. The only part of the tool that knows about terminals and
 //! report formats.
 
+mod diff;
 mod github;
 mod gitlab;
 mod json;
@@ -9,15 +10,17 @@ pub mod report;
 mod sarif;
 mod text;
 
+use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 
 use crate::config::Config;
 use crate::discovery::{self, ProjectSpec};
-use crate::project::{self, FileInput, Project};
-use crate::rules;
+use crate::project::{self, Analysis, FileInput, Project};
+use crate::rules::{self, mg402_one_migration_per_change as mg402};
+use diff::ChangedFiles;
 use report::Report;
 
 #[derive(Parser, Debug)]
@@ -132,9 +135,6 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
         }
     };
     config.add_selectors(&args.select, &args.ignore)?;
-    if args.diff.is_some() {
-        return Err(Fatal("--diff is not available in this build yet".into()));
-    }
 
     let specs: Vec<ProjectSpec> = if !args.paths.is_empty() {
         vec![discovery::from_paths(&args.paths)?]
@@ -143,22 +143,59 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
     } else {
         discovery::discover(&cwd)?
     };
+    let changes = match &args.diff {
+        Some(reference) => {
+            let dir = match args.paths.first() {
+                Some(p) if p.is_dir() => p.clone(),
+                Some(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                None => cwd.clone(),
+            };
+            let dir = if dir.as_os_str().is_empty() {
+                cwd.clone()
+            } else {
+                dir
+            };
+            Some(ChangedFiles::since(reference, &dir)?)
+        }
+        None => None,
+    };
 
     let mut report = Report::new(&cwd);
+    let mut summary = mg402::ChangeSummary {
+        reference: args.diff.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let mut migrations = HashSet::new();
     for spec in specs {
         let project = Project::load(spec);
-        let inputs: Vec<FileInput> = project
+        let paths: Vec<PathBuf> = project
             .files
             .iter()
-            .map(|f| FileInput {
-                name: f.file_name(),
-                display: report.display_path(&f.path),
-                migration: &f.migration,
-                read_error: f.read_error.as_deref(),
-            })
+            .map(|f| diff::normalize(&f.path))
             .collect();
-        let analysis = project::analyze(&inputs, &config);
+        let touched: Option<Vec<bool>> = changes
+            .as_ref()
+            .map(|c| paths.iter().map(|p| c.touches(p)).collect());
+        let (inputs, analysis) = analyze(&project, &report, &config, touched.as_deref());
+        if let Some(changes) = &changes {
+            summary.added.push(
+                project
+                    .files
+                    .iter()
+                    .zip(&paths)
+                    .filter(|(_, p)| changes.added.contains(*p))
+                    .map(|(f, _)| report.display_path(&f.path))
+                    .collect(),
+            );
+            migrations.extend(paths);
+        }
         report.add_graph(&project, &inputs, analysis);
+    }
+    if let (Some(changes), Some(severity)) = (&changes, config.severity_of(&mg402::RULE)) {
+        summary.schema_changed = diff::schema_files(&config, changes, &migrations, &report)?;
+        for v in mg402::check(&summary) {
+            report.add_file_finding(v.path, &mg402::RULE, severity, v.message);
+        }
     }
     report.sort();
 
@@ -183,4 +220,30 @@ pub fn write_report(format: Format, out: &mut dyn Write, report: &Report) -> std
         Format::Github => github::write(out, report),
         Format::Gitlab => gitlab::write(out, report),
     }
+}
+
+/// Analyses one graph; with `--diff` (`touched` per file), keeps only the
+/// findings that belong to the change.
+fn analyze<'p>(
+    project: &'p Project,
+    report: &Report,
+    config: &Config,
+    touched: Option<&[bool]>,
+) -> (Vec<FileInput<'p>>, Analysis) {
+    let inputs: Vec<FileInput> = project
+        .files
+        .iter()
+        .map(|f| FileInput {
+            name: f.file_name(),
+            display: report.display_path(&f.path),
+            migration: &f.migration,
+            read_error: f.read_error.as_deref(),
+        })
+        .collect();
+    let mut analysis = project::analyze(&inputs, config);
+    if let Some(touched) = touched {
+        let graph_findings = project::graph_diagnostics(&analysis.graph, &inputs, config);
+        diff::retain_changed(&mut analysis, &graph_findings, touched);
+    }
+    (inputs, analysis)
 }

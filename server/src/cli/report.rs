@@ -151,6 +151,36 @@ impl Report {
         }
     }
 
+    /// A finding about a whole file (MG402), shown at its first line;
+    /// `path` as displayed, relative to the current directory.
+    pub fn add_file_finding(
+        &mut self,
+        path: String,
+        rule: &'static Rule,
+        severity: Severity,
+        message: String,
+    ) {
+        let text = std::fs::read(self.cwd.join(&path)).unwrap_or_default();
+        let first_line = String::from_utf8_lossy(&text)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        self.findings.push(Finding {
+            path,
+            start: Position { line: 1, column: 1 },
+            end: Position {
+                line: 1,
+                column: first_line.chars().count() + 1,
+            },
+            rule,
+            severity,
+            message,
+            fix: None,
+            source_line: first_line,
+        });
+    }
+
     pub fn sort(&mut self) {
         self.findings.sort_by(|a, b| {
             (&a.path, a.start.line, a.start.column, a.rule.code).cmp(&(

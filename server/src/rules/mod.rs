@@ -44,6 +44,7 @@ mod mg204_revision_cycle;
 mod mg205_header_mismatch;
 mod mg206_branch_label_conflict;
 mod mg207_invalid_revision_id;
+pub mod mg402_one_migration_per_change;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rule {
@@ -93,6 +94,7 @@ pub static ALL: &[&Rule] = &[
     &mg205_header_mismatch::RULE,
     &mg206_branch_label_conflict::RULE,
     &mg207_invalid_revision_id::RULE,
+    &mg402_one_migration_per_change::RULE,
 ];
 
 pub fn by_code(code: &str) -> Option<&'static Rule> {
