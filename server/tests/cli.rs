@@ -61,6 +61,23 @@ fn sarif_output() {
 }
 
 #[test]
+fn markdown_output() {
+    let o = run(&project(), &["--check", "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn markdown_output_without_findings() {
+    let o = run(
+        &project(),
+        &["--check", "--format", "markdown", "--ignore", "MG2"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
 fn github_output() {
     let o = run(&project(), &["--check", "--format", "github"]);
     insta::assert_snapshot!(stdout(&o));

@@ -6,6 +6,7 @@ mod diff;
 mod github;
 mod gitlab;
 mod json;
+mod markdown;
 pub mod report;
 mod sarif;
 mod text;
@@ -77,6 +78,7 @@ pub enum Format {
     Sarif,
     Github,
     Gitlab,
+    Markdown,
 }
 
 /// A usage, configuration or I/O error: one line on stderr, exit 2.
@@ -219,6 +221,7 @@ pub fn write_report(format: Format, out: &mut dyn Write, report: &Report) -> std
         Format::Sarif => sarif::write(out, report),
         Format::Github => github::write(out, report),
         Format::Gitlab => gitlab::write(out, report),
+        Format::Markdown => markdown::write(out, report),
     }
 }
 
