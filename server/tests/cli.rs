@@ -60,6 +60,29 @@ fn sarif_output() {
         .all(|r| r["help"]["text"].as_str().is_some_and(|t| !t.is_empty())));
 }
 
+/// GitHub code scanning rejects what the SARIF 2.1.0 schema rejects.
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let schema_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let with_findings = run(&project(), &["--check", "--format", "sarif"]);
+    let without = run(
+        &project(),
+        &["--check", "--format", "sarif", "--ignore", "MG"],
+    );
+    for output in [with_findings, without] {
+        let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
 #[test]
 fn markdown_output() {
     let o = run(&project(), &["--check", "--format", "markdown"]);
