@@ -282,3 +282,39 @@ fn hostile_files_never_crash_the_run() {
         .unwrap()
         .contains(&"iiii".into()));
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// `--add-approvals` writes only approval tags (the edits themselves are
+/// tested in `cli::approve`): findings a tag cannot approve stay, and so do
+/// the files.
+#[test]
+fn add_approvals_leaves_what_no_tag_approves() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&project(), dir.path());
+    let o = run(
+        dir.path(),
+        &["--check", "--add-approvals", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let versions = Path::new("migrations/versions");
+    for entry in std::fs::read_dir(project().join(versions)).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert_eq!(
+            std::fs::read(project().join(versions).join(&name)).unwrap(),
+            std::fs::read(dir.path().join(versions).join(&name)).unwrap()
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! `--list-rules`. The only part of the tool that knows about terminals and
 //! report formats.
 
+mod approve;
 mod diff;
 mod github;
 mod gitlab;
@@ -50,6 +51,10 @@ pub struct Args {
     /// Report only on migrations added or changed since this git revision (merge base).
     #[arg(long, value_name = "REF", requires = "check")]
     pub diff: Option<String>,
+    /// Insert the approval tag of every finding that has one, then report
+    /// what is left (once, after review, when adopting the tool).
+    #[arg(long, requires = "check")]
+    pub add_approvals: bool,
     /// Exit 1 on warnings too.
     #[arg(long, requires = "check")]
     pub strict: bool,
@@ -169,7 +174,7 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
     };
     let mut migrations = HashSet::new();
     for spec in specs {
-        let project = Project::load(spec);
+        let mut project = Project::load(spec);
         let paths: Vec<PathBuf> = project
             .files
             .iter()
@@ -178,6 +183,20 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
         let touched: Option<Vec<bool>> = changes
             .as_ref()
             .map(|c| paths.iter().map(|p| c.touches(p)).collect());
+        if args.add_approvals {
+            let (_, analysis) = analyze(&project, &report, &config, touched.as_deref());
+            let written = approve::add_approvals(&project, &analysis)?;
+            if written.tags > 0 {
+                eprintln!(
+                    "alembic-lsp: added {} approval tag{} to {} file{}",
+                    written.tags,
+                    if written.tags == 1 { "" } else { "s" },
+                    written.files,
+                    if written.files == 1 { "" } else { "s" }
+                );
+                project = Project::load(project.spec);
+            }
+        }
         let (inputs, analysis) = analyze(&project, &report, &config, touched.as_deref());
         if let Some(changes) = &changes {
             summary.added.push(
