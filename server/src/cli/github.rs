@@ -37,3 +37,19 @@ pub fn write(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As `@actions/core` escapes: a message may hold `:` and `,`, a
+    /// property may not, and neither may break the line.
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(
+            escape_data("50% done\r\nnext: a, b"),
+            "50%25 done%0D%0Anext: a, b"
+        );
+        assert_eq!(escape_property("dir,x/a:b.py"), "dir%2Cx/a%3Ab.py");
+    }
+}
