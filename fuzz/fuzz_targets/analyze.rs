@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
     let analysis = analyze(&inputs, &config);
     let text_len = project.files[0].migration.text.len();
     for d in analysis.diagnostics.iter().flatten() {
-        assert!(d.range.start <= d.range.end && d.range.end <= text_len, "range out of text");
+        assert!(
+            d.range.start <= d.range.end && d.range.end <= text_len,
+            "range out of text"
+        );
         for fix in &d.fixes {
             for edit in &fix.edits {
                 assert!(edit.range.end <= text_len, "edit out of text");
@@ -42,7 +45,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut report = Report::new(std::path::Path::new("/"));
     report.add_graph(&project, &inputs, analysis);
-    for format in [Format::Text, Format::Json, Format::Sarif, Format::Github, Format::Gitlab] {
+    for format in [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Gitlab,
+        Format::Markdown,
+    ] {
         let mut out = Vec::new();
         write_report(format, &mut out, &report).expect("writing to memory");
     }
