@@ -48,7 +48,8 @@ pub struct Args {
     /// Rule codes or prefixes to disable, comma-separated (added to the configuration's).
     #[arg(long, value_delimiter = ',', requires = "check")]
     pub ignore: Vec<String>,
-    /// Report only on migrations added or changed since this git revision (merge base).
+    /// Report only on migrations added or changed since the merge base of this git
+    /// revision and HEAD (working tree and untracked files included), and check MG402.
     #[arg(long, value_name = "REF", requires = "check")]
     pub diff: Option<String>,
     /// Insert the approval tag of every finding that has one, then report
