@@ -126,7 +126,7 @@ pub fn parse_literal(text: &str, offset: usize) -> Option<StringLiteral> {
     let bytes = body.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if is_format && (body[i..].starts_with("{{") || body[i..].starts_with("}}")) {
+        if is_format && (bytes[i..].starts_with(b"{{") || bytes[i..].starts_with(b"}}")) {
             push_run(&mut lit, run_start, i + 1);
             i += 2;
             run_start = i;
@@ -271,6 +271,12 @@ mod tests {
         let l2 = parse_literal("'ID: éé'", 0).unwrap();
         assert_eq!(l2.source_range(TextRange::new(4, 7)), TextRange::new(5, 9));
         assert!(l.source_range(TextRange::new(13, 16)).end <= l.range.end);
+    }
+
+    #[test]
+    fn fstring_with_multibyte_text_is_read() {
+        // Found by the fuzzer: byte-wise scanning must not slice inside a character.
+        assert_eq!(lit("f'\u{fffd}{{x}}'").value, "\u{fffd}{x}");
     }
 
     #[test]
