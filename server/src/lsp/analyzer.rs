@@ -1,0 +1,458 @@
+//! The one analysis thread. Handlers apply edits to the documents and send
+//! an [`Event`]; this thread takes every event waiting, updates the index
+//! (disk scans, configuration), analyses each affected graph once and
+//! publishes the findings that changed, in order. Because it always reads
+//! the documents' latest text and coalesces bursts, the last set published
+//! for a document is the one of its last text.
+
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tower_lsp::lsp_types::{
+    self as lsp, notification, request, FileChangeType, FileEvent, MessageType, NumberOrString,
+    ProgressParams, ProgressParamsValue, Url, WorkDoneProgress, WorkDoneProgressBegin,
+    WorkDoneProgressCreateParams, WorkDoneProgressEnd, WorkDoneProgressReport,
+};
+use tower_lsp::Client;
+
+use super::convert;
+use super::settings::ClientSettings;
+use super::workspace::{discover_projects, is_config_file, lock, uri_path, ProjectState, Snapshot};
+use super::{panic_message, Shared};
+use crate::diagnostic::Diagnostic;
+use crate::discovery;
+use crate::migration::MigrationFile;
+
+pub enum Event {
+    Initialize {
+        folders: Vec<PathBuf>,
+        settings: Option<Value>,
+    },
+    Opened(Url),
+    Changed(Url),
+    Saved(Url),
+    Closed(Url),
+    Watched(Vec<FileEvent>),
+    Settings(Value),
+    Folders {
+        added: Vec<PathBuf>,
+        removed: Vec<PathBuf>,
+    },
+}
+
+/// What was last published for a document, to publish only what changed.
+struct Published {
+    version: Option<i32>,
+    source: Arc<MigrationFile>,
+    findings: Vec<Diagnostic>,
+    sent: Vec<lsp::Diagnostic>,
+}
+
+/// How often a keystroke may trigger a look at the configuration files.
+const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+pub struct Analyzer {
+    shared: Arc<Shared>,
+    client: Client,
+    runtime: Handle,
+    published: HashMap<Url, Published>,
+    last_config_check: Option<Instant>,
+    progress_tokens: u32,
+}
+
+/// What one batch of events asks for.
+#[derive(Default)]
+struct Work {
+    all: bool,
+    projects: BTreeSet<usize>,
+    full_scan: BTreeSet<usize>,
+    quick_scan: BTreeSet<usize>,
+    config_check: bool,
+    reload_files: Vec<PathBuf>,
+    orphans: Vec<Url>,
+}
+
+impl Analyzer {
+    pub fn new(shared: Arc<Shared>, client: Client, runtime: Handle) -> Analyzer {
+        Analyzer {
+            shared,
+            client,
+            runtime,
+            published: HashMap::new(),
+            last_config_check: None,
+            progress_tokens: 0,
+        }
+    }
+
+    pub fn run(mut self, events: Receiver<Event>) {
+        while let Ok(first) = events.recv() {
+            let mut batch = vec![first];
+            batch.extend(events.try_iter());
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.process(batch))) {
+                self.log(
+                    MessageType::ERROR,
+                    format!("the analysis failed and is skipped: {}", panic_message(&panic)),
+                );
+            }
+        }
+    }
+
+    fn process(&mut self, batch: Vec<Event>) {
+        let mut work = Work::default();
+        let mut warnings = Vec::new();
+        for event in batch {
+            match event {
+                Event::Initialize { folders, settings } => {
+                    self.initialize(folders, settings, &mut warnings);
+                    work.all = true;
+                }
+                Event::Settings(value) => {
+                    let mut ws = lock(&self.shared.workspace);
+                    match ClientSettings::from_json(&value) {
+                        Ok(settings) => {
+                            ws.settings = settings;
+                            let settings = ws.settings.clone();
+                            for project in &mut ws.projects {
+                                warnings.extend(project.apply_settings(&settings));
+                            }
+                            work.all = true;
+                        }
+                        Err(e) => warnings.push(format!("{e} — the editor settings are ignored")),
+                    }
+                }
+                Event::Folders { added, removed } => {
+                    let mut ws = lock(&self.shared.workspace);
+                    ws.folders.retain(|f| !removed.contains(f));
+                    ws.projects.retain(|p| !removed.iter().any(|f| p.root.starts_with(f)));
+                    drop(ws);
+                    for folder in added {
+                        self.add_folder(folder, &mut warnings);
+                    }
+                    work.all = true;
+                }
+                Event::Opened(uri) | Event::Saved(uri) => {
+                    let Some(path) = uri_path(&uri) else { continue };
+                    if is_config_file(&path) {
+                        work.config_check = true;
+                    }
+                    let mut owners = lock(&self.shared.workspace).projects_containing(&path);
+                    if owners.is_empty() {
+                        owners.extend(self.discover_for(&path, &mut warnings));
+                    }
+                    if owners.is_empty() {
+                        work.orphans.push(uri);
+                    }
+                    work.full_scan.extend(&owners);
+                    work.projects.extend(owners);
+                }
+                Event::Changed(uri) => {
+                    let Some(path) = uri_path(&uri) else { continue };
+                    let owners = lock(&self.shared.workspace).projects_containing(&path);
+                    if self
+                        .last_config_check
+                        .is_none_or(|t| t.elapsed() >= CONFIG_CHECK_INTERVAL)
+                    {
+                        work.config_check = true;
+                    }
+                    work.quick_scan.extend(&owners);
+                    work.projects.extend(owners);
+                }
+                Event::Closed(uri) => {
+                    let Some(path) = uri_path(&uri) else { continue };
+                    let owners = lock(&self.shared.workspace).projects_containing(&path);
+                    if owners.is_empty() {
+                        work.orphans.push(uri);
+                    }
+                    work.projects.extend(owners);
+                }
+                Event::Watched(events) => {
+                    for FileEvent { uri, typ } in events {
+                        let Some(path) = uri_path(&uri) else { continue };
+                        if is_config_file(&path) {
+                            work.config_check = true;
+                            if typ == FileChangeType::CREATED {
+                                let folders = lock(&self.shared.workspace).folders.clone();
+                                if folders.iter().any(|f| path.starts_with(f)) {
+                                    if let Some(dir) = path.parent() {
+                                        self.add_folder_specs(dir.to_path_buf(), &mut warnings);
+                                        work.all = true;
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                        let owners = lock(&self.shared.workspace).projects_containing(&path);
+                        if typ == FileChangeType::CHANGED {
+                            work.reload_files.push(path);
+                        } else {
+                            work.full_scan.extend(&owners);
+                        }
+                        work.projects.extend(owners);
+                    }
+                }
+            }
+        }
+
+        let snapshots = {
+            let mut ws = lock(&self.shared.workspace);
+            if work.config_check {
+                self.last_config_check = Some(Instant::now());
+                let settings = ws.settings.clone();
+                for (i, project) in ws.projects.iter_mut().enumerate() {
+                    if project.config_changed() {
+                        warnings.extend(project.reload_config(&settings));
+                        work.projects.insert(i);
+                    }
+                }
+            }
+            if work.all {
+                work.projects.extend(0..ws.projects.len());
+            }
+            for path in &work.reload_files {
+                for project in &mut ws.projects {
+                    project.reload_file(path);
+                }
+            }
+            let open = self.shared.documents.open_paths();
+            let mut snapshots = Vec::new();
+            for &i in &work.projects {
+                let Some(project) = ws.projects.get_mut(i) else { continue };
+                if work.full_scan.contains(&i) {
+                    project.scan(true);
+                } else if work.quick_scan.contains(&i) {
+                    project.scan(false);
+                }
+                snapshots.push(project.analyze(&self.shared.documents, &open));
+            }
+            let known = |uri: &Url| {
+                uri_path(uri).is_some_and(|p| ws.projects.iter().any(|proj| proj.contains(&p)))
+            };
+            let gone: Vec<Url> = self.published.keys().filter(|u| !known(u)).cloned().collect();
+            work.orphans.extend(gone);
+            snapshots
+        };
+
+        for message in warnings {
+            self.warn(message);
+        }
+        for snapshot in &snapshots {
+            self.publish_snapshot(snapshot);
+        }
+        for uri in work.orphans {
+            if self.published.remove(&uri).is_some_and(|p| !p.sent.is_empty()) {
+                self.send(uri, Vec::new(), None);
+            }
+        }
+    }
+
+    /// Publishes the findings of each file of the snapshot that changed
+    /// since the last publication (always for a new document version).
+    fn publish_snapshot(&mut self, snapshot: &Snapshot) {
+        for (file, findings) in snapshot.files.iter().zip(&snapshot.diagnostics) {
+            let previous = self.published.get(&file.uri);
+            let unchanged = previous.is_some_and(|p| {
+                p.version == file.version && Arc::ptr_eq(&p.source, &file.source) && p.findings == *findings
+            });
+            if unchanged || (previous.is_none() && findings.is_empty() && file.version.is_none()) {
+                continue;
+            }
+            let sent: Vec<lsp::Diagnostic> = findings
+                .iter()
+                .map(|d| convert::diagnostic(&file.source, d))
+                .collect();
+            let same_set = previous.is_some_and(|p| p.version == file.version && p.sent == sent);
+            if !same_set {
+                self.send(file.uri.clone(), sent.clone(), file.version);
+            }
+            self.published.insert(
+                file.uri.clone(),
+                Published {
+                    version: file.version,
+                    source: file.source.clone(),
+                    findings: findings.clone(),
+                    sent,
+                },
+            );
+        }
+    }
+
+    fn send(&self, uri: Url, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) {
+        self.runtime
+            .block_on(self.client.publish_diagnostics(uri, diagnostics, version));
+    }
+
+    fn warn(&self, message: String) {
+        eprintln!("alembic-lsp: {message}");
+        self.runtime
+            .block_on(self.client.show_message(MessageType::WARNING, format!("alembic-lsp: {message}")));
+    }
+
+    fn log(&self, typ: MessageType, message: String) {
+        eprintln!("alembic-lsp: {message}");
+        self.runtime.block_on(self.client.log_message(typ, message));
+    }
+
+    fn initialize(&mut self, folders: Vec<PathBuf>, settings: Option<Value>, warnings: &mut Vec<String>) {
+        let settings = match settings.as_ref().map(ClientSettings::from_json) {
+            None => ClientSettings::default(),
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                warnings.push(format!("{e} — the editor settings are ignored"));
+                ClientSettings::default()
+            }
+        };
+        let started = Instant::now();
+        let progress = self.begin_progress("Indexing Alembic migrations");
+        {
+            let mut ws = lock(&self.shared.workspace);
+            ws.settings = settings;
+        }
+        let mut specs = Vec::new();
+        for folder in &folders {
+            let (found, more) = discover_projects(folder);
+            warnings.extend(more);
+            specs.extend(found.into_iter().map(|s| (s, folder.clone())));
+        }
+        lock(&self.shared.workspace).folders = folders;
+        let total = specs.len();
+        let mut files = 0;
+        for (done, (spec, folder)) in specs.into_iter().enumerate() {
+            if let Some(token) = &progress {
+                let name = spec
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| folder.display().to_string());
+                self.report_progress(token, format!("{name} ({}/{total})", done + 1), (done * 100 / total.max(1)) as u32);
+            }
+            files += self.load_project(spec, &folder, warnings);
+        }
+        let message = format!(
+            "{files} migrations in {total} project{} ({} ms)",
+            if total == 1 { "" } else { "s" },
+            started.elapsed().as_millis()
+        );
+        self.log(MessageType::INFO, format!("indexed {message}"));
+        if let Some(token) = progress {
+            self.end_progress(token, message);
+        }
+    }
+
+    fn load_project(&mut self, spec: discovery::ProjectSpec, folder: &std::path::Path, warnings: &mut Vec<String>) -> usize {
+        let settings = lock(&self.shared.workspace).settings.clone();
+        let (project, more) = ProjectState::load(spec, folder, &settings);
+        warnings.extend(more);
+        let count = project.file_count();
+        lock(&self.shared.workspace).add(project);
+        count
+    }
+
+    fn add_folder(&mut self, folder: PathBuf, warnings: &mut Vec<String>) {
+        lock(&self.shared.workspace).folders.push(folder.clone());
+        self.add_folder_specs(folder, warnings);
+    }
+
+    fn add_folder_specs(&mut self, dir: PathBuf, warnings: &mut Vec<String>) {
+        let (specs, more) = discover_projects(&dir);
+        warnings.extend(more);
+        for spec in specs {
+            self.load_project(spec, &dir, warnings);
+        }
+    }
+
+    /// A document outside every known project: the project above it, if
+    /// its version locations hold the file.
+    fn discover_for(&mut self, path: &std::path::Path, warnings: &mut Vec<String>) -> Vec<usize> {
+        let Some(dir) = path.parent() else { return Vec::new() };
+        let Ok(specs) = discovery::discover(dir) else { return Vec::new() };
+        let settings = lock(&self.shared.workspace).settings.clone();
+        let mut added = Vec::new();
+        for spec in specs {
+            let root = spec
+                .config_file
+                .as_ref()
+                .and_then(|c| c.parent())
+                .unwrap_or(dir)
+                .to_path_buf();
+            let (project, more) = ProjectState::load(spec, &root, &settings);
+            if project.contains(path) {
+                warnings.extend(more);
+                if let Some(i) = lock(&self.shared.workspace).add(project) {
+                    added.push(i);
+                }
+            }
+        }
+        added
+    }
+
+    fn begin_progress(&mut self, title: &str) -> Option<NumberOrString> {
+        let supported = self.shared.caps.get().is_some_and(|c| c.work_done_progress);
+        if !supported {
+            return None;
+        }
+        self.progress_tokens += 1;
+        let token = NumberOrString::String(format!("alembic-lsp/index/{}", self.progress_tokens));
+        let created = self.runtime.block_on(
+            self.client
+                .send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams { token: token.clone() }),
+        );
+        if created.is_err() {
+            return None;
+        }
+        self.progress(
+            &token,
+            WorkDoneProgress::Begin(WorkDoneProgressBegin {
+                title: title.to_owned(),
+                cancellable: Some(false),
+                message: None,
+                percentage: Some(0),
+            }),
+        );
+        Some(token)
+    }
+
+    fn report_progress(&self, token: &NumberOrString, message: String, percentage: u32) {
+        self.progress(
+            token,
+            WorkDoneProgress::Report(WorkDoneProgressReport {
+                cancellable: Some(false),
+                message: Some(message),
+                percentage: Some(percentage),
+            }),
+        );
+    }
+
+    fn end_progress(&self, token: NumberOrString, message: String) {
+        self.progress(&token, WorkDoneProgress::End(WorkDoneProgressEnd { message: Some(message) }));
+    }
+
+    fn progress(&self, token: &NumberOrString, value: WorkDoneProgress) {
+        self.runtime
+            .block_on(self.client.send_notification::<notification::Progress>(ProgressParams {
+                token: token.clone(),
+                value: ProgressParamsValue::WorkDone(value),
+            }));
+    }
+}
+
+/// The snapshot of the project owning `path`, fresh for the documents' text.
+pub fn snapshot_for(shared: &Shared, path: &std::path::Path) -> Option<Arc<Snapshot>> {
+    let mut ws = lock(&shared.workspace);
+    let owner = ws.owner(path)?;
+    Some(ws.projects[owner].fresh_snapshot(&shared.documents))
+}
+
+/// Every project's latest analysis (for workspace-wide requests).
+pub fn all_snapshots(shared: &Shared) -> Vec<Arc<Snapshot>> {
+    let mut ws = lock(&shared.workspace);
+    ws.projects
+        .iter_mut()
+        .map(|p| p.fresh_snapshot(&shared.documents))
+        .collect()
+}

@@ -1,0 +1,93 @@
+//! Between the analysis's byte ranges and findings and their LSP shapes.
+
+use serde_json::{json, Value};
+use tower_lsp::lsp_types::{self as lsp, NumberOrString, Position, Range, Url};
+
+use crate::diagnostic::{Diagnostic, Edit, FixKind, Severity};
+use crate::migration::MigrationFile;
+use crate::position::{LineCol, TextRange};
+
+pub const SOURCE: &str = "alembic-lsp";
+
+pub fn position(file: &MigrationFile, offset: usize) -> Position {
+    let lc = file.line_index.to_utf16(&file.text, offset);
+    Position::new(lc.line, lc.col)
+}
+
+pub fn range(file: &MigrationFile, range: TextRange) -> Range {
+    Range::new(position(file, range.start), position(file, range.end))
+}
+
+/// An LSP position → byte offset in the file's text (clamped).
+pub fn offset(file: &MigrationFile, position: Position) -> usize {
+    file.line_index.from_utf16(
+        &file.text,
+        LineCol {
+            line: position.line,
+            col: position.character,
+        },
+    )
+}
+
+pub fn text_range(file: &MigrationFile, range: Range) -> TextRange {
+    let start = offset(file, range.start);
+    TextRange::new(start, offset(file, range.end).max(start))
+}
+
+pub fn text_edit(file: &MigrationFile, edit: &Edit) -> lsp::TextEdit {
+    lsp::TextEdit {
+        range: range(file, edit.range),
+        new_text: edit.new_text.clone(),
+    }
+}
+
+pub fn severity(severity: Severity) -> lsp::DiagnosticSeverity {
+    match severity {
+        Severity::Error => lsp::DiagnosticSeverity::ERROR,
+        Severity::Warning => lsp::DiagnosticSeverity::WARNING,
+        Severity::Info => lsp::DiagnosticSeverity::INFORMATION,
+    }
+}
+
+/// A finding as the editor shows it; `data` carries the rule's name and
+/// its fixes (with LSP ranges), so a client can apply them without asking.
+pub fn diagnostic(file: &MigrationFile, d: &Diagnostic) -> lsp::Diagnostic {
+    let fixes: Vec<Value> = d
+        .fixes
+        .iter()
+        .map(|fix| {
+            json!({
+                "title": fix.title,
+                "kind": match fix.kind { FixKind::Approve => "approve", FixKind::Rewrite => "rewrite" },
+                "edits": fix.edits.iter().map(|e| text_edit(file, e)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    lsp::Diagnostic {
+        range: range(file, d.range),
+        severity: Some(severity(d.severity)),
+        code: Some(NumberOrString::String(d.rule.code.to_owned())),
+        code_description: Url::parse(&d.rule.url())
+            .ok()
+            .map(|href| lsp::CodeDescription { href }),
+        source: Some(SOURCE.to_owned()),
+        message: d.message.clone(),
+        related_information: None,
+        tags: None,
+        data: Some(json!({ "rule": d.rule.name, "fixes": fixes })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_round_trip_through_utf16() {
+        let file = MigrationFile::parse("x = '😀'; revision = 'abc'\n".into());
+        let id = file.revision_id().unwrap().range;
+        let r = range(&file, id);
+        assert_eq!(r.start, Position::new(0, 21));
+        assert_eq!(text_range(&file, r), id);
+    }
+}

@@ -1,0 +1,271 @@
+//! An open document: its text as a rope (edits in O(log n)), the syntax
+//! tree edited in step with it, and the migration model of the last version
+//! that was asked for. Positions on the wire are UTF-16; inside, bytes.
+//!
+//! Edits are applied in the order they arrive (the caller applies them
+//! before any `.await`); parsing is lazy, so a burst of keystrokes costs one
+//! incremental reparse, not one per keystroke.
+
+use std::sync::Arc;
+
+use ropey::Rope;
+use tower_lsp::lsp_types::{Position, TextDocumentContentChangeEvent};
+use tree_sitter::{InputEdit, Point, Tree};
+
+use crate::migration::MigrationFile;
+use crate::syntax;
+
+pub struct Document {
+    pub version: i32,
+    rope: Rope,
+    /// The last parsed tree, already edited to match `rope` (`None` after a
+    /// full replacement: the next parse starts fresh).
+    tree: Option<Tree>,
+    parsed: Option<Parsed>,
+}
+
+#[derive(Clone)]
+struct Parsed {
+    version: i32,
+    migration: Arc<MigrationFile>,
+}
+
+/// What a reparse needs, taken under the documents lock and used outside it.
+pub struct ParseJob {
+    version: i32,
+    text: String,
+    tree: Option<Tree>,
+}
+
+/// The result of a [`ParseJob`], stored back if the document has not moved on.
+pub struct ParseResult {
+    version: i32,
+    tree: Tree,
+    pub migration: Arc<MigrationFile>,
+}
+
+impl Document {
+    pub fn new(version: i32, text: &str) -> Document {
+        Document {
+            version,
+            rope: Rope::from_str(text),
+            tree: None,
+            parsed: None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+
+    /// Applies `didChange` content changes in order: a change with a range
+    /// edits the rope and the tree; one without replaces the whole text.
+    pub fn apply(&mut self, version: i32, changes: Vec<TextDocumentContentChangeEvent>) {
+        for change in changes {
+            match change.range {
+                Some(range) => {
+                    let start = self.offset(range.start);
+                    let end = self.offset(range.end).max(start);
+                    self.replace(start, end, &change.text);
+                }
+                None => {
+                    self.rope = Rope::from_str(&change.text);
+                    self.tree = None;
+                }
+            }
+        }
+        self.version = version;
+    }
+
+    /// An LSP position (UTF-16 column) → byte offset. A line past the end is
+    /// the end of the text; a column past the end of its line is the end of
+    /// the line (before its line break); a column inside a surrogate pair is
+    /// the start of that character.
+    pub fn offset(&self, position: Position) -> usize {
+        let rope = &self.rope;
+        let line = position.line as usize;
+        if line >= rope.len_lines() {
+            return rope.len_bytes();
+        }
+        let slice = rope.line(line);
+        let mut content = slice.len_chars();
+        while content > 0 && matches!(slice.char(content - 1), '\n' | '\r') {
+            content -= 1;
+        }
+        let content = slice.slice(..content);
+        let col = (position.character as usize).min(content.len_utf16_cu());
+        let ch = content.utf16_cu_to_char(col);
+        rope.char_to_byte(rope.line_to_char(line) + ch)
+    }
+
+    fn replace(&mut self, start: usize, end: usize, new_text: &str) {
+        let start_position = self.point(start);
+        let old_end_position = self.point(end);
+        let start_char = self.rope.byte_to_char(start);
+        let end_char = self.rope.byte_to_char(end);
+        self.rope.remove(start_char..end_char);
+        self.rope.insert(start_char, new_text);
+        let new_end = start + new_text.len();
+        let new_end_position = self.point(new_end);
+        if let Some(tree) = &mut self.tree {
+            tree.edit(&InputEdit {
+                start_byte: start,
+                old_end_byte: end,
+                new_end_byte: new_end,
+                start_position,
+                old_end_position,
+                new_end_position,
+            });
+        }
+    }
+
+    /// Tree-sitter's point of a byte offset: row and byte column. Rows come
+    /// from the rope's lines, which also break at a lone `\r` where
+    /// tree-sitter does not; this only shifts node rows in such files, never
+    /// byte ranges (the only positions this tool reads), and the reparse stays
+    /// exact (see the test below).
+    fn point(&self, byte: usize) -> Point {
+        let byte = byte.min(self.rope.len_bytes());
+        let row = self.rope.byte_to_line(byte);
+        Point::new(row, byte - self.rope.line_to_byte(row))
+    }
+
+    /// The model of the current version, if it was already parsed.
+    pub fn parsed(&self) -> Option<Arc<MigrationFile>> {
+        self.parsed
+            .as_ref()
+            .filter(|p| p.version == self.version)
+            .map(|p| p.migration.clone())
+    }
+
+    pub fn parse_job(&self) -> ParseJob {
+        ParseJob {
+            version: self.version,
+            text: self.text(),
+            tree: self.tree.clone(),
+        }
+    }
+
+    /// Keeps a parse result when it is for the current version (else the
+    /// edited old tree stays, and the next parse is still incremental).
+    pub fn store(&mut self, result: &ParseResult) {
+        if result.version == self.version {
+            self.tree = Some(result.tree.clone());
+            self.parsed = Some(Parsed {
+                version: result.version,
+                migration: result.migration.clone(),
+            });
+        }
+    }
+}
+
+impl ParseJob {
+    pub fn run(self) -> ParseResult {
+        let tree = syntax::parse(&self.text, self.tree.as_ref());
+        let migration = Arc::new(MigrationFile::from_tree(self.text, &tree));
+        ParseResult {
+            version: self.version,
+            tree,
+            migration,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_lsp::lsp_types::Range;
+
+    fn change(sl: u32, sc: u32, el: u32, ec: u32, text: &str) -> TextDocumentContentChangeEvent {
+        TextDocumentContentChangeEvent {
+            range: Some(Range::new(Position::new(sl, sc), Position::new(el, ec))),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    fn parse(doc: &mut Document) -> Arc<MigrationFile> {
+        let result = doc.parse_job().run();
+        doc.store(&result);
+        result.migration
+    }
+
+    #[test]
+    fn utf16_columns_after_an_astral_character() {
+        let mut doc = Document::new(1, "x = '😀'; y = 1\n");
+        // `y` is at UTF-16 column 10 (the emoji is two code units).
+        doc.apply(2, vec![change(0, 10, 0, 11, "zz")]);
+        assert_eq!(doc.text(), "x = '😀'; zz = 1\n");
+        // A column inside the surrogate pair lands before the emoji.
+        assert_eq!(doc.offset(Position::new(0, 6)), 5);
+    }
+
+    #[test]
+    fn out_of_range_positions_are_clamped() {
+        let mut doc = Document::new(1, "ab\r\ncd\n");
+        assert_eq!(doc.offset(Position::new(0, 99)), 2);
+        assert_eq!(doc.offset(Position::new(1, 1)), 5);
+        assert_eq!(doc.offset(Position::new(99, 0)), 7);
+        doc.apply(2, vec![change(0, 50, 7, 3, "!")]);
+        assert_eq!(doc.text(), "ab!");
+    }
+
+    #[test]
+    fn every_kind_of_line_break_counts() {
+        let doc = Document::new(1, "a\rb\r\nc\nd");
+        assert_eq!(doc.offset(Position::new(1, 0)), 2);
+        assert_eq!(doc.offset(Position::new(2, 0)), 5);
+        assert_eq!(doc.offset(Position::new(3, 0)), 7);
+    }
+
+    #[test]
+    fn full_replacement_and_version() {
+        let mut doc = Document::new(1, "a");
+        doc.apply(
+            7,
+            vec![TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "revision = 'x'\n".into(),
+            }],
+        );
+        assert_eq!(doc.version, 7);
+        assert_eq!(parse(&mut doc).revision_id().unwrap().value, "x");
+    }
+
+    #[test]
+    fn incremental_reparse_equals_a_fresh_parse() {
+        let text = "\"\"\"m\r\rRevision ID: a\r\"\"\"\rrevision = 'a'\r\ndown_revision = None\n\ndef upgrade():\n    op.drop_table('t')\n";
+        let mut doc = Document::new(1, text);
+        parse(&mut doc);
+        let edits = [
+            change(4, 10, 4, 11, "'b'"),
+            change(0, 3, 0, 3, "é😀"),
+            change(7, 0, 7, 0, "    op.add_column('t', sa.Column('c'))\r"),
+            change(5, 0, 6, 0, ""),
+            change(2, 14, 2, 14, "x"),
+        ];
+        for (i, e) in edits.into_iter().enumerate() {
+            doc.apply(2 + i as i32, vec![e]);
+            let incremental = parse(&mut doc);
+            let fresh = MigrationFile::parse(doc.text());
+            let tree = doc.tree.as_ref().unwrap().root_node().to_sexp();
+            let fresh_tree = syntax::parse(&doc.text(), None).root_node().to_sexp();
+            assert_eq!(tree, fresh_tree, "after edit {i}");
+            assert_eq!(incremental.revision, fresh.revision, "after edit {i}");
+            assert_eq!(incremental.down_revision, fresh.down_revision, "after edit {i}");
+            assert_eq!(incremental.ops, fresh.ops, "after edit {i}");
+        }
+    }
+
+    #[test]
+    fn a_stale_parse_is_not_stored() {
+        let mut doc = Document::new(1, "revision = 'a'\n");
+        let job = doc.parse_job();
+        doc.apply(2, vec![change(0, 12, 0, 13, "b")]);
+        let result = job.run();
+        doc.store(&result);
+        assert!(doc.parsed().is_none());
+        assert_eq!(parse(&mut doc).revision_id().unwrap().value, "b");
+    }
+}

@@ -1,0 +1,700 @@
+//! The workspace index: the open documents, every Alembic project found in
+//! the workspace folders, the files of each (read from disk, overridden by
+//! open documents), their per-file findings cached by text and
+//! configuration, and the latest analysis of each revision graph.
+//!
+//! Lock order: the workspace before the documents; the documents lock is
+//! only ever held for short, non-blocking work (edits, lookups).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use rayon::prelude::*;
+use tower_lsp::lsp_types::{TextDocumentContentChangeEvent, Url};
+
+use super::document::Document;
+use super::settings::ClientSettings;
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::discovery::{self, Listed, ProjectSpec, VersionLocation};
+use crate::graph::RevisionGraph;
+use crate::migration::MigrationFile;
+use crate::project::{self, FileInput, ProjectFile};
+
+/// A mutex that survives a panic of a previous holder: the data is plain
+/// state, and a dead server is worse than state from a failed request.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The key a file is known by: its folder canonicalized, so that the
+/// client's path and the discovered one meet.
+pub fn path_key(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => match parent.canonicalize() {
+            Ok(parent) => parent.join(name),
+            Err(_) => absolute,
+        },
+        _ => absolute,
+    }
+}
+
+pub fn uri_path(uri: &Url) -> Option<PathBuf> {
+    uri.to_file_path().ok().map(|p| path_key(&p))
+}
+
+pub fn path_uri(path: &Path) -> Option<Url> {
+    Url::from_file_path(path).ok()
+}
+
+#[derive(Default)]
+struct DocumentSet {
+    by_uri: HashMap<Url, Document>,
+    by_path: HashMap<PathBuf, Url>,
+}
+
+/// The open documents.
+#[derive(Default)]
+pub struct Documents {
+    inner: Mutex<DocumentSet>,
+}
+
+impl Documents {
+    pub fn open(&self, uri: Url, version: i32, text: &str) {
+        let mut set = lock(&self.inner);
+        if let Some(path) = uri_path(&uri) {
+            set.by_path.insert(path, uri.clone());
+        }
+        set.by_uri.insert(uri, Document::new(version, text));
+    }
+
+    /// Applies a change; `false` when the document is not open.
+    pub fn change(&self, uri: &Url, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> bool {
+        match lock(&self.inner).by_uri.get_mut(uri) {
+            Some(doc) => {
+                doc.apply(version, changes);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn close(&self, uri: &Url) {
+        let mut set = lock(&self.inner);
+        set.by_uri.remove(uri);
+        set.by_path.retain(|_, u| u != uri);
+    }
+
+    /// Path → URI of every open document with a file path.
+    pub fn open_paths(&self) -> HashMap<PathBuf, Url> {
+        lock(&self.inner).by_path.clone()
+    }
+
+    /// The model of the document's current text (parsed here, outside the
+    /// lock, when the document changed since the last parse).
+    pub fn source(&self, uri: &Url) -> Option<(i32, Arc<MigrationFile>)> {
+        let job = {
+            let set = lock(&self.inner);
+            let doc = set.by_uri.get(uri)?;
+            if let Some(parsed) = doc.parsed() {
+                return Some((doc.version, parsed));
+            }
+            doc.parse_job()
+        };
+        let result = job.run();
+        let mut set = lock(&self.inner);
+        if let Some(doc) = set.by_uri.get_mut(uri) {
+            doc.store(&result);
+            let version = doc.version;
+            return Some((version, doc.parsed().unwrap_or(result.migration)));
+        }
+        None
+    }
+}
+
+type Stamp = (SystemTime, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+struct DiskFile {
+    stamp: Option<Stamp>,
+    file: ProjectFile,
+}
+
+struct Cached {
+    source: Arc<MigrationFile>,
+    config: Arc<Config>,
+    diagnostics: Arc<Vec<Diagnostic>>,
+}
+
+/// One file of an analysed graph.
+pub struct SnapshotFile {
+    pub path: PathBuf,
+    pub uri: Url,
+    /// The document version, when the text came from an open document.
+    pub version: Option<i32>,
+    pub source: Arc<MigrationFile>,
+    pub read_error: Option<String>,
+    /// The path as messages show it, relative to the project's root.
+    pub display: String,
+}
+
+/// The analysis of one graph at one moment.
+pub struct Snapshot {
+    pub files: Vec<SnapshotFile>,
+    pub index: HashMap<PathBuf, usize>,
+    pub graph: RevisionGraph,
+    pub diagnostics: Vec<Vec<Diagnostic>>,
+    pub config: Arc<Config>,
+}
+
+impl Snapshot {
+    pub fn file_of(&self, path: &Path) -> Option<usize> {
+        self.index.get(path).copied()
+    }
+
+    /// The revision a name designates: an id, else a branch label.
+    pub fn resolve(&self, name: &str) -> Option<usize> {
+        self.graph.by_id.get(name).copied().or_else(|| {
+            self.graph.revisions.iter().position(|r| {
+                r.input
+                    .branch_labels
+                    .iter()
+                    .flatten()
+                    .any(|l| l.value == name)
+            })
+        })
+    }
+}
+
+/// One Alembic project (one revision graph).
+pub struct ProjectState {
+    pub spec: ProjectSpec,
+    /// Where relative paths start: the folder of `alembic.ini`, else the workspace folder.
+    pub root: PathBuf,
+    pub config: Arc<Config>,
+    listing: Vec<PathBuf>,
+    listed: HashSet<PathBuf>,
+    disk: HashMap<PathBuf, DiskFile>,
+    cache: HashMap<PathBuf, Cached>,
+    dir_stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    config_stamps: Vec<(PathBuf, Option<Stamp>)>,
+    pub snapshot: Option<Arc<Snapshot>>,
+}
+
+/// The folders and file names whose change means "read the configuration again".
+pub fn is_config_file(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("alembic.ini" | "pyproject.toml" | "alembic-lsp.toml")
+    )
+}
+
+/// The configuration for a project root: the file (a bad one is reported
+/// and replaced by defaults), plus the editor's settings.
+pub fn load_config(root: &Path, settings: &ClientSettings) -> (Config, Vec<String>) {
+    let mut warnings = Vec::new();
+    let base = match Config::discover(root) {
+        Ok(c) => c,
+        Err(e) => {
+            warnings.push(format!("{e} — using the default settings until it is fixed"));
+            Config::default()
+        }
+    };
+    let mut config = base.clone();
+    match settings.apply(&mut config) {
+        Ok(()) => (config, warnings),
+        Err(e) => {
+            warnings.push(format!("{e} — the editor settings are ignored until they are fixed"));
+            (base, warnings)
+        }
+    }
+}
+
+/// Makes a spec's paths canonical, so they meet the client's paths.
+fn canonical_spec(mut spec: ProjectSpec) -> ProjectSpec {
+    for location in &mut spec.version_locations {
+        if let Ok(p) = location.path.canonicalize() {
+            location.path = p;
+        }
+    }
+    spec.files = spec.files.iter().map(|f| path_key(f)).collect();
+    spec
+}
+
+impl ProjectState {
+    /// Creates the project and reads all its files (in parallel).
+    pub fn load(spec: ProjectSpec, fallback_root: &Path, settings: &ClientSettings) -> (ProjectState, Vec<String>) {
+        let spec = canonical_spec(spec);
+        let root = spec
+            .config_file
+            .as_ref()
+            .and_then(|c| c.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| fallback_root.to_path_buf());
+        let (config, warnings) = load_config(&root, settings);
+        let mut project = ProjectState {
+            spec,
+            root,
+            config: Arc::new(config),
+            listing: Vec::new(),
+            listed: HashSet::new(),
+            disk: HashMap::new(),
+            cache: HashMap::new(),
+            dir_stamps: Vec::new(),
+            config_stamps: Vec::new(),
+            snapshot: None,
+        };
+        project.config_stamps = project.watched_config_files();
+        project.scan(true);
+        (project, warnings)
+    }
+
+    pub fn file_count(&self) -> usize {
+        self.listing.len()
+    }
+
+    fn watched_config_files(&self) -> Vec<(PathBuf, Option<Stamp>)> {
+        let mut files: Vec<PathBuf> = self.spec.config_file.iter().cloned().collect();
+        files.push(self.root.join("alembic-lsp.toml"));
+        files.push(self.root.join("pyproject.toml"));
+        if let Some(found) = crate::config::find_config_file(&self.root) {
+            files.push(found);
+        }
+        files.sort();
+        files.dedup();
+        files.into_iter().map(|p| {
+            let s = stamp(&p);
+            (p, s)
+        }).collect()
+    }
+
+    /// Whether a configuration file of this project changed on disk.
+    pub fn config_changed(&self) -> bool {
+        self.config_stamps.iter().any(|(p, s)| stamp(p) != *s) || self.watched_config_files() != self.config_stamps
+    }
+
+    /// Reads the configuration (and, for `alembic.ini` / `pyproject.toml`,
+    /// the version locations) again.
+    pub fn reload_config(&mut self, settings: &ClientSettings) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(file) = self.spec.config_file.clone() {
+            let reread = if file.file_name().is_some_and(|n| n == "alembic.ini") {
+                discovery::read_alembic_ini(&file)
+            } else {
+                discovery::read_pyproject(&file)
+            };
+            match reread {
+                Ok(Some(spec)) => self.spec = canonical_spec(spec),
+                Ok(None) => {}
+                Err(e) => warnings.push(e.to_string()),
+            }
+        }
+        let (config, more) = load_config(&self.root, settings);
+        warnings.extend(more);
+        self.config = Arc::new(config);
+        self.config_stamps = self.watched_config_files();
+        self.scan(true);
+        warnings
+    }
+
+    /// Applies new editor settings to the file's configuration.
+    pub fn apply_settings(&mut self, settings: &ClientSettings) -> Vec<String> {
+        let (config, warnings) = load_config(&self.root, settings);
+        self.config = Arc::new(config);
+        warnings
+    }
+
+    /// Whether `path` is (or would be) a revision of this project.
+    pub fn contains(&self, path: &Path) -> bool {
+        if self.listed.contains(path) || self.spec.files.iter().any(|f| f == path) {
+            return true;
+        }
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            return false;
+        };
+        if !discovery::is_revision_file_name(name) {
+            return false;
+        }
+        self.spec.version_locations.iter().any(|VersionLocation { path: dir, recursive }| {
+            match path.parent() {
+                Some(parent) if parent == dir => true,
+                Some(parent) if *recursive => {
+                    parent.starts_with(dir) && !parent.components().any(|c| c.as_os_str() == "__pycache__")
+                }
+                _ => false,
+            }
+        })
+    }
+
+    fn current_dir_stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
+        let mut dirs: Vec<PathBuf> = self.spec.version_locations.iter().map(|l| l.path.clone()).collect();
+        if self.spec.version_locations.iter().any(|l| l.recursive) {
+            dirs.extend(self.listing.iter().filter_map(|p| p.parent().map(Path::to_path_buf)));
+        }
+        dirs.sort();
+        dirs.dedup();
+        dirs.into_iter()
+            .map(|d| {
+                let m = std::fs::metadata(&d).ok().and_then(|m| m.modified().ok());
+                (d, m)
+            })
+            .collect()
+    }
+
+    /// Picks up files added, removed or changed on disk. `full` stats every
+    /// file; otherwise only the folders are checked (a new or deleted file
+    /// changes its folder's modification time). Returns whether anything changed.
+    pub fn scan(&mut self, full: bool) -> bool {
+        let dirs_changed = self.dir_stamps.is_empty() || self.current_dir_stamps() != self.dir_stamps;
+        if !full && !dirs_changed {
+            return false;
+        }
+        let mut changed = false;
+        if dirs_changed || full {
+            let listing: Vec<(PathBuf, Option<String>)> = discovery::list_files(&self.spec)
+                .into_iter()
+                .map(|l| match l {
+                    Listed::File(p) => (p, None),
+                    Listed::Unreadable { path, reason } => (path, Some(reason)),
+                })
+                .collect();
+            let paths: Vec<PathBuf> = listing.iter().map(|(p, _)| p.clone()).collect();
+            if paths != self.listing {
+                changed = true;
+                self.listing = paths;
+                self.listed = self.listing.iter().cloned().collect();
+                let listed = &self.listed;
+                self.disk.retain(|p, _| listed.contains(p));
+                self.cache.retain(|p, _| listed.contains(p));
+            }
+            let unreadable: Vec<(PathBuf, String)> =
+                listing.into_iter().filter_map(|(p, r)| r.map(|r| (p, r))).collect();
+            for (path, reason) in unreadable {
+                self.disk.insert(
+                    path.clone(),
+                    DiskFile {
+                        stamp: None,
+                        file: ProjectFile::unreadable(&path, reason),
+                    },
+                );
+            }
+            self.dir_stamps = self.current_dir_stamps();
+        }
+        let stale: Vec<(PathBuf, Option<Stamp>)> = self
+            .listing
+            .par_iter()
+            .filter_map(|p| {
+                let now = stamp(p);
+                match self.disk.get(p) {
+                    Some(d) if d.stamp == now && (d.stamp.is_some() || d.file.read_error.is_some()) => None,
+                    _ => Some((p.clone(), now)),
+                }
+            })
+            .collect();
+        if !stale.is_empty() {
+            changed = true;
+            let read: Vec<(PathBuf, DiskFile)> = stale
+                .into_par_iter()
+                .map(|(path, stamp)| {
+                    let file = ProjectFile::read(&path);
+                    (path, DiskFile { stamp, file })
+                })
+                .collect();
+            self.disk.extend(read);
+        }
+        changed
+    }
+
+    /// Re-reads one file from disk (a watched-file event).
+    pub fn reload_file(&mut self, path: &Path) {
+        if self.listed.contains(path) {
+            self.disk.insert(
+                path.to_path_buf(),
+                DiskFile {
+                    stamp: stamp(path),
+                    file: ProjectFile::read(path),
+                },
+            );
+        }
+    }
+
+    fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The latest analysis, redone first if an open document of this project
+    /// changed since (requests must answer about the text the editor has).
+    pub fn fresh_snapshot(&mut self, docs: &Documents) -> Arc<Snapshot> {
+        let open = docs.open_paths();
+        if let Some(snapshot) = &self.snapshot {
+            let open_here: Vec<(&PathBuf, &Url)> = open.iter().filter(|(p, _)| self.contains(p)).collect();
+            let used_open = snapshot.files.iter().filter(|f| f.version.is_some()).count();
+            let current = used_open == open_here.len()
+                && open_here.iter().all(|(path, uri)| {
+                    let Some(i) = snapshot.file_of(path) else { return false };
+                    let file = &snapshot.files[i];
+                    file.version.is_some()
+                        && docs
+                            .source(uri)
+                            .is_some_and(|(_, source)| Arc::ptr_eq(&source, &file.source))
+                });
+            if current {
+                return snapshot.clone();
+            }
+        }
+        self.analyze(docs, &open)
+    }
+
+    /// Analyses the graph: cached per-file findings for unchanged texts,
+    /// the graph and its findings from scratch.
+    pub fn analyze(&mut self, docs: &Documents, open: &HashMap<PathBuf, Url>) -> Arc<Snapshot> {
+        let mut paths = self.listing.clone();
+        let mut extra: Vec<&PathBuf> = open
+            .keys()
+            .filter(|p| !self.listed.contains(*p) && self.contains(p))
+            .collect();
+        extra.sort();
+        paths.extend(extra.into_iter().cloned());
+
+        let files: Vec<SnapshotFile> = paths
+            .into_iter()
+            .map(|path| {
+                let from_doc = open.get(&path).and_then(|uri| docs.source(uri).map(|s| (uri.clone(), s)));
+                let (uri, version, source, read_error) = match from_doc {
+                    Some((uri, (version, source))) => (uri, Some(version), source, None),
+                    None => {
+                        let disk = self.disk.entry(path.clone()).or_insert_with(|| DiskFile {
+                            stamp: stamp(&path),
+                            file: ProjectFile::read(&path),
+                        });
+                        let uri = path_uri(&path).unwrap_or_else(|| Url::parse("file:///").expect("valid"));
+                        (uri, None, disk.file.migration.clone(), disk.file.read_error.clone())
+                    }
+                };
+                SnapshotFile {
+                    display: self.display(&path),
+                    path,
+                    uri,
+                    version,
+                    source,
+                    read_error,
+                }
+            })
+            .collect();
+
+        let config = self.config.clone();
+        let cache = &self.cache;
+        let per_file: Vec<Arc<Vec<Diagnostic>>> = files
+            .par_iter()
+            .map(|f| {
+                if let Some(c) = cache.get(&f.path) {
+                    if Arc::ptr_eq(&c.source, &f.source) && Arc::ptr_eq(&c.config, &config) {
+                        return c.diagnostics.clone();
+                    }
+                }
+                Arc::new(project::file_diagnostics(&file_input(f), &config))
+            })
+            .collect();
+        for (f, diagnostics) in files.iter().zip(&per_file) {
+            let fresh = self
+                .cache
+                .get(&f.path)
+                .is_none_or(|c| !Arc::ptr_eq(&c.diagnostics, diagnostics));
+            if fresh {
+                self.cache.insert(
+                    f.path.clone(),
+                    Cached {
+                        source: f.source.clone(),
+                        config: config.clone(),
+                        diagnostics: diagnostics.clone(),
+                    },
+                );
+            }
+        }
+
+        let inputs: Vec<FileInput> = files.iter().map(file_input).collect();
+        let graph = project::build_graph(&inputs);
+        let graph_diags = project::graph_diagnostics(&graph, &inputs, &config);
+        let per_file = per_file.iter().map(|d| d.as_ref().clone()).collect();
+        let analysis = project::finish(&inputs, graph, per_file, graph_diags);
+        drop(inputs);
+        let index = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let snapshot = Arc::new(Snapshot {
+            files,
+            index,
+            graph: analysis.graph,
+            diagnostics: analysis.diagnostics,
+            config,
+        });
+        self.snapshot = Some(snapshot.clone());
+        snapshot
+    }
+}
+
+fn file_input(f: &SnapshotFile) -> FileInput<'_> {
+    FileInput {
+        name: f.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+        display: f.display.clone(),
+        migration: &f.source,
+        read_error: f.read_error.as_deref(),
+    }
+}
+
+/// Folders never searched for Alembic configurations.
+const SKIPPED_DIRS: [&str; 8] = [
+    "node_modules",
+    "__pycache__",
+    "site-packages",
+    "venv",
+    "target",
+    "dist",
+    "build",
+    "env",
+];
+
+/// How deep below a workspace folder `alembic.ini` files are looked for.
+const DISCOVERY_DEPTH: usize = 4;
+
+/// Every Alembic project of a workspace folder: `[tool.alembic-lsp] paths`
+/// when configured, else each `alembic.ini` / `pyproject.toml`
+/// `[tool.alembic]` in the folder or a few levels below, else the nearest
+/// one above it.
+pub fn discover_projects(folder: &Path) -> (Vec<ProjectSpec>, Vec<String>) {
+    let mut warnings = Vec::new();
+    if let Ok(config) = Config::discover(folder) {
+        if !config.paths.is_empty() {
+            return match discovery::from_paths(&config.paths) {
+                Ok(mut spec) => {
+                    spec.config_file = spec.config_file.or(config.source);
+                    (vec![spec], warnings)
+                }
+                Err(e) => {
+                    warnings.push(format!("paths in {}: {e}", config.source.map(|p| p.display().to_string()).unwrap_or_default()));
+                    (Vec::new(), warnings)
+                }
+            };
+        }
+    }
+    let mut specs = Vec::new();
+    let mut todo = vec![(folder.to_path_buf(), 0)];
+    while let Some((dir, depth)) = todo.pop() {
+        match discovery::specs_in(&dir) {
+            Ok(found) => specs.extend(found),
+            Err(e) => warnings.push(e.to_string()),
+        }
+        if depth >= DISCOVERY_DEPTH {
+            continue;
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut subdirs: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                !name.starts_with('.') && !SKIPPED_DIRS.contains(&name)
+            })
+            .collect();
+        subdirs.sort();
+        todo.extend(subdirs.into_iter().rev().map(|d| (d, depth + 1)));
+    }
+    if specs.is_empty() {
+        if let Ok(found) = discovery::discover(folder) {
+            specs = found;
+        }
+    }
+    (specs, warnings)
+}
+
+/// Every project of the workspace, and the editor's settings.
+#[derive(Default)]
+pub struct Workspace {
+    pub folders: Vec<PathBuf>,
+    pub settings: ClientSettings,
+    pub projects: Vec<ProjectState>,
+}
+
+impl Workspace {
+    pub fn projects_containing(&self, path: &Path) -> Vec<usize> {
+        (0..self.projects.len())
+            .filter(|&i| self.projects[i].contains(path))
+            .collect()
+    }
+
+    /// Adds a project unless one with the same version locations exists.
+    pub fn add(&mut self, project: ProjectState) -> Option<usize> {
+        let same = |p: &ProjectState| {
+            p.spec.version_locations == project.spec.version_locations && p.spec.files == project.spec.files
+        };
+        if self.projects.iter().any(same) {
+            return None;
+        }
+        self.projects.push(project);
+        Some(self.projects.len() - 1)
+    }
+
+    /// The project that owns a path (the first that contains it).
+    pub fn owner(&self, path: &Path) -> Option<usize> {
+        self.projects.iter().position(|p| p.contains(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn open_documents_override_disk_and_the_cache_follows_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root.join("alembic.ini"), "[alembic]\nscript_location = %(here)s/mig\n");
+        let versions = root.join("mig/versions");
+        write(&versions.join("a.py"), "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n");
+        write(&versions.join("b.py"), "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n");
+        let (specs, warnings) = discover_projects(&root);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let (mut project, _) = ProjectState::load(specs.into_iter().next().unwrap(), &root, &ClientSettings::default());
+        let docs = Documents::default();
+        let snapshot = project.fresh_snapshot(&docs);
+        assert_eq!(snapshot.graph.heads.len(), 1);
+        assert!(snapshot.diagnostics.iter().all(Vec::is_empty));
+
+        let uri = path_uri(&versions.join("c.py")).unwrap();
+        docs.open(uri.clone(), 1, "revision = 'c'\ndown_revision = 'a'\ndef upgrade():\n    pass\n");
+        let snapshot = project.fresh_snapshot(&docs);
+        assert_eq!(snapshot.graph.heads.len(), 2);
+        let c = snapshot.file_of(&versions.join("c.py")).unwrap();
+        assert_eq!(snapshot.files[c].version, Some(1));
+        assert!(snapshot.diagnostics[c].iter().any(|d| d.rule.code == "MG201"));
+        // Unchanged: the same snapshot.
+        assert!(Arc::ptr_eq(&snapshot, &project.fresh_snapshot(&docs)));
+        docs.close(&uri);
+        assert_eq!(project.fresh_snapshot(&docs).graph.heads.len(), 1);
+    }
+
+    #[test]
+    fn projects_are_found_below_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root.join("svc/one/alembic.ini"), "[alembic]\nscript_location = m\n");
+        write(&root.join("svc/two/alembic.ini"), "[alembic]\nscript_location = m\n");
+        write(&root.join("node_modules/x/alembic.ini"), "[alembic]\nscript_location = m\n");
+        let (specs, _) = discover_projects(&root);
+        assert_eq!(specs.len(), 2);
+    }
+}
