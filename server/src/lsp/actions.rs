@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 
 use tower_lsp::lsp_types::{
-    self as lsp, CodeAction, CodeActionKind, CreateFile, CreateFileOptions, DocumentChangeOperation,
-    DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp,
-    TextDocumentEdit, Url, WorkspaceEdit,
+    self as lsp, CodeAction, CodeActionKind, CreateFile, CreateFileOptions,
+    DocumentChangeOperation, DocumentChanges, OneOf, OptionalVersionedTextDocumentIdentifier,
+    Position, Range, ResourceOp, TextDocumentEdit, Url, WorkspaceEdit,
 };
 
 use super::workspace::Snapshot;
@@ -39,7 +39,8 @@ impl Request<'_> {
     fn wants(&self, kind: &CodeActionKind) -> bool {
         self.only.is_none_or(|only| {
             only.iter().any(|o| {
-                kind.as_str() == o.as_str() || kind.as_str().starts_with(&format!("{}.", o.as_str()))
+                kind.as_str() == o.as_str()
+                    || kind.as_str().starts_with(&format!("{}.", o.as_str()))
             })
         })
     }
@@ -47,7 +48,10 @@ impl Request<'_> {
     /// A workspace edit of this file, versioned when the client takes `documentChanges`.
     fn edit(&self, edits: &[Edit]) -> WorkspaceEdit {
         let file = &self.snapshot.files[self.file_index];
-        let edits: Vec<lsp::TextEdit> = edits.iter().map(|e| convert::text_edit(&file.source, e)).collect();
+        let edits: Vec<lsp::TextEdit> = edits
+            .iter()
+            .map(|e| convert::text_edit(&file.source, e))
+            .collect();
         if self.caps.document_changes {
             WorkspaceEdit {
                 document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
@@ -74,9 +78,16 @@ pub fn code_actions(request: &Request) -> Vec<CodeAction> {
     let findings = &snapshot.diagnostics[request.file_index];
     let mut actions = Vec::new();
     if request.wants(&CodeActionKind::QUICKFIX) {
-        for d in findings.iter().filter(|d| intersects(d.range, request.range)) {
+        for d in findings
+            .iter()
+            .filter(|d| intersects(d.range, request.range))
+        {
             let lsp_diagnostic = convert::diagnostic(&file.source, d);
-            let rewrites = d.fixes.iter().filter(|f| f.kind == FixKind::Rewrite).count();
+            let rewrites = d
+                .fixes
+                .iter()
+                .filter(|f| f.kind == FixKind::Rewrite)
+                .count();
             for fix in &d.fixes {
                 actions.push(CodeAction {
                     title: fix.title.clone(),
@@ -124,7 +135,9 @@ fn intersects(a: TextRange, b: TextRange) -> bool {
 pub fn merge_approvals(edits: impl Iterator<Item = Edit>) -> Vec<Edit> {
     let mut by_range: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
     for edit in edits {
-        let texts = by_range.entry((edit.range.start, edit.range.end)).or_default();
+        let texts = by_range
+            .entry((edit.range.start, edit.range.end))
+            .or_default();
         if !texts.contains(&edit.new_text) {
             texts.push(edit.new_text);
         }
@@ -175,7 +188,12 @@ fn merge_comment_lines(texts: &[String]) -> Option<String> {
 /// The heads that count together with `head` against the limit: all of
 /// them, or with `branches` configured, those of the same branch group.
 fn head_group(graph: &RevisionGraph, config: &Config, head: usize) -> Vec<usize> {
-    let heads: Vec<usize> = graph.heads.iter().copied().filter(|&h| !graph.revisions[h].shadowed).collect();
+    let heads: Vec<usize> = graph
+        .heads
+        .iter()
+        .copied()
+        .filter(|&h| !graph.revisions[h].shadowed)
+        .collect();
     if config.branches.is_empty() {
         return heads;
     }
@@ -203,12 +221,9 @@ fn head_group(graph: &RevisionGraph, config: &Config, head: usize) -> Vec<usize>
 fn multiple_heads_actions(request: &Request, diagnostic: &lsp::Diagnostic) -> Vec<CodeAction> {
     let snapshot = request.snapshot;
     let graph = &snapshot.graph;
-    let Some(this) = graph
-        .heads
-        .iter()
-        .copied()
-        .find(|&h| graph.revisions[h].input.file == request.file_index && !graph.revisions[h].shadowed)
-    else {
+    let Some(this) = graph.heads.iter().copied().find(|&h| {
+        graph.revisions[h].input.file == request.file_index && !graph.revisions[h].shadowed
+    }) else {
         return Vec::new();
     };
     let group = head_group(graph, &snapshot.config, this);
@@ -231,7 +246,11 @@ fn multiple_heads_actions(request: &Request, diagnostic: &lsp::Diagnostic) -> Ve
 
 /// A new revision merging the heads, written as `alembic merge heads` would
 /// (the standard template), next to this file.
-fn merge_revision_action(request: &Request, group: &[usize], diagnostic: &lsp::Diagnostic) -> Option<CodeAction> {
+fn merge_revision_action(
+    request: &Request,
+    group: &[usize],
+    diagnostic: &lsp::Diagnostic,
+) -> Option<CodeAction> {
     let snapshot = request.snapshot;
     let graph = &snapshot.graph;
     let mut heads: Vec<&str> = group.iter().map(|&h| graph.revisions[h].id()).collect();
@@ -244,7 +263,11 @@ fn merge_revision_action(request: &Request, group: &[usize], diagnostic: &lsp::D
     })?;
     let uri = Url::from_file_path(&path).ok()?;
     let tag = snapshot.config.tag_for("MG102").unwrap_or("empty: allow");
-    let reason = if snapshot.config.require_reason { " -- merge revision" } else { "" };
+    let reason = if snapshot.config.require_reason {
+        " -- merge revision"
+    } else {
+        ""
+    };
     let text = merge_revision_text(&id, &heads, &utc_now(), &format!("{tag}{reason}"));
     let edit = WorkspaceEdit {
         document_changes: Some(DocumentChanges::Operations(vec![
@@ -278,7 +301,11 @@ fn merge_revision_action(request: &Request, group: &[usize], diagnostic: &lsp::D
 }
 
 pub fn merge_revision_text(id: &str, heads: &[&str], date: &str, empty_tag: &str) -> String {
-    let tuple = heads.iter().map(|h| format!("'{h}'")).collect::<Vec<_>>().join(", ");
+    let tuple = heads
+        .iter()
+        .map(|h| format!("'{h}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         r#""""merge heads
 
@@ -316,16 +343,27 @@ def downgrade() -> None:
 
 /// Points this head's `down_revision` at another head (and its header's
 /// `Revises:` line with it), making the two heads one line of history.
-fn repoint_action(request: &Request, other: usize, diagnostic: &lsp::Diagnostic) -> Option<CodeAction> {
+fn repoint_action(
+    request: &Request,
+    other: usize,
+    diagnostic: &lsp::Diagnostic,
+) -> Option<CodeAction> {
     let snapshot = request.snapshot;
     let file = &snapshot.files[request.file_index].source;
     let decl = file.down_revision.as_ref()?;
     let target = snapshot.graph.revisions[other].id();
     let quote = match &decl.value {
-        DeclValue::Str(id) => file.slice(id.range).chars().find(|c| *c == '"' || *c == '\'')?,
+        DeclValue::Str(id) => file
+            .slice(id.range)
+            .chars()
+            .find(|c| *c == '"' || *c == '\'')?,
         DeclValue::None => file
             .revision_id()
-            .and_then(|id| file.slice(id.range).chars().find(|c| *c == '"' || *c == '\''))
+            .and_then(|id| {
+                file.slice(id.range)
+                    .chars()
+                    .find(|c| *c == '"' || *c == '\'')
+            })
             .unwrap_or('\''),
         DeclValue::Seq(_) | DeclValue::Dynamic => return None,
     };
@@ -414,20 +452,41 @@ mod tests {
             .into_iter(),
         );
         assert_eq!(merged.len(), 2);
-        assert_eq!(merged[0].new_text, "    # destructive: approved; type-change: approved\n");
+        assert_eq!(
+            merged[0].new_text,
+            "    # destructive: approved; type-change: approved\n"
+        );
         assert_eq!(merged[1].new_text, "    # backfill: ok -- reviewed\n");
         let with_reason = merge_approvals(
-            vec![insert(0, "# a: b -- reviewed\r\n"), insert(0, "# c: d -- reviewed\r\n")].into_iter(),
+            vec![
+                insert(0, "# a: b -- reviewed\r\n"),
+                insert(0, "# c: d -- reviewed\r\n"),
+            ]
+            .into_iter(),
         );
         assert_eq!(with_reason[0].new_text, "# a: b; c: d -- reviewed\r\n");
     }
 
     #[test]
     fn the_merge_revision_is_a_clean_merge_of_the_heads() {
-        let text = merge_revision_text("0123456789ab", &["a1", "b2"], "2026-01-01 00:00:00.000000", "empty: allow");
+        let text = merge_revision_text(
+            "0123456789ab",
+            &["a1", "b2"],
+            "2026-01-01 00:00:00.000000",
+            "empty: allow",
+        );
         let file = MigrationFile::parse(text);
         assert_eq!(file.revision_id().unwrap().value, "0123456789ab");
-        let down: Vec<&str> = file.down_revision.as_ref().unwrap().value.ids().unwrap().iter().map(|i| i.value.as_str()).collect();
+        let down: Vec<&str> = file
+            .down_revision
+            .as_ref()
+            .unwrap()
+            .value
+            .ids()
+            .unwrap()
+            .iter()
+            .map(|i| i.value.as_str())
+            .collect();
         assert_eq!(down, ["a1", "b2"]);
         assert!(file.syntax_errors.is_empty());
         assert!(file.import_failures.is_empty());

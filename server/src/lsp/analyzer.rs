@@ -97,7 +97,10 @@ impl Analyzer {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.process(batch))) {
                 self.log(
                     MessageType::ERROR,
-                    format!("the analysis failed and is skipped: {}", panic_message(&panic)),
+                    format!(
+                        "the analysis failed and is skipped: {}",
+                        panic_message(&panic)
+                    ),
                 );
             }
         }
@@ -129,7 +132,8 @@ impl Analyzer {
                 Event::Folders { added, removed } => {
                     let mut ws = lock(&self.shared.workspace);
                     ws.folders.retain(|f| !removed.contains(f));
-                    ws.projects.retain(|p| !removed.iter().any(|f| p.root.starts_with(f)));
+                    ws.projects
+                        .retain(|p| !removed.iter().any(|f| p.root.starts_with(f)));
                     drop(ws);
                     for folder in added {
                         self.add_folder(folder, &mut warnings);
@@ -222,7 +226,9 @@ impl Analyzer {
             let open = self.shared.documents.open_paths();
             let mut snapshots = Vec::new();
             for &i in &work.projects {
-                let Some(project) = ws.projects.get_mut(i) else { continue };
+                let Some(project) = ws.projects.get_mut(i) else {
+                    continue;
+                };
                 if work.full_scan.contains(&i) {
                     project.scan(true);
                 } else if work.quick_scan.contains(&i) {
@@ -230,10 +236,23 @@ impl Analyzer {
                 }
                 snapshots.push(project.analyze(&self.shared.documents, &open));
             }
+            // Published for a file no analysis holds any more (deleted, moved
+            // out, or its project gone): cleared below.
             let known = |uri: &Url| {
-                uri_path(uri).is_some_and(|p| ws.projects.iter().any(|proj| proj.contains(&p)))
+                uri_path(uri).is_some_and(|p| {
+                    ws.projects.iter().any(|proj| {
+                        proj.snapshot
+                            .as_ref()
+                            .is_some_and(|s| s.file_of(&p).is_some())
+                    })
+                })
             };
-            let gone: Vec<Url> = self.published.keys().filter(|u| !known(u)).cloned().collect();
+            let gone: Vec<Url> = self
+                .published
+                .keys()
+                .filter(|u| !known(u))
+                .cloned()
+                .collect();
             work.orphans.extend(gone);
             snapshots
         };
@@ -245,7 +264,11 @@ impl Analyzer {
             self.publish_snapshot(snapshot);
         }
         for uri in work.orphans {
-            if self.published.remove(&uri).is_some_and(|p| !p.sent.is_empty()) {
+            if self
+                .published
+                .remove(&uri)
+                .is_some_and(|p| !p.sent.is_empty())
+            {
                 self.send(uri, Vec::new(), None);
             }
         }
@@ -257,7 +280,9 @@ impl Analyzer {
         for (file, findings) in snapshot.files.iter().zip(&snapshot.diagnostics) {
             let previous = self.published.get(&file.uri);
             let unchanged = previous.is_some_and(|p| {
-                p.version == file.version && Arc::ptr_eq(&p.source, &file.source) && p.findings == *findings
+                p.version == file.version
+                    && Arc::ptr_eq(&p.source, &file.source)
+                    && p.findings == *findings
             });
             if unchanged || (previous.is_none() && findings.is_empty() && file.version.is_none()) {
                 continue;
@@ -289,8 +314,10 @@ impl Analyzer {
 
     fn warn(&self, message: String) {
         eprintln!("alembic-lsp: {message}");
-        self.runtime
-            .block_on(self.client.show_message(MessageType::WARNING, format!("alembic-lsp: {message}")));
+        self.runtime.block_on(
+            self.client
+                .show_message(MessageType::WARNING, format!("alembic-lsp: {message}")),
+        );
     }
 
     fn log(&self, typ: MessageType, message: String) {
@@ -298,7 +325,12 @@ impl Analyzer {
         self.runtime.block_on(self.client.log_message(typ, message));
     }
 
-    fn initialize(&mut self, folders: Vec<PathBuf>, settings: Option<Value>, warnings: &mut Vec<String>) {
+    fn initialize(
+        &mut self,
+        folders: Vec<PathBuf>,
+        settings: Option<Value>,
+        warnings: &mut Vec<String>,
+    ) {
         let settings = match settings.as_ref().map(ClientSettings::from_json) {
             None => ClientSettings::default(),
             Some(Ok(s)) => s,
@@ -329,7 +361,11 @@ impl Analyzer {
                     .as_ref()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| folder.display().to_string());
-                self.report_progress(token, format!("{name} ({}/{total})", done + 1), (done * 100 / total.max(1)) as u32);
+                self.report_progress(
+                    token,
+                    format!("{name} ({}/{total})", done + 1),
+                    (done * 100 / total.max(1)) as u32,
+                );
             }
             files += self.load_project(spec, &folder, warnings);
         }
@@ -344,7 +380,12 @@ impl Analyzer {
         }
     }
 
-    fn load_project(&mut self, spec: discovery::ProjectSpec, folder: &std::path::Path, warnings: &mut Vec<String>) -> usize {
+    fn load_project(
+        &mut self,
+        spec: discovery::ProjectSpec,
+        folder: &std::path::Path,
+        warnings: &mut Vec<String>,
+    ) -> usize {
         let settings = lock(&self.shared.workspace).settings.clone();
         let (project, more) = ProjectState::load(spec, folder, &settings);
         warnings.extend(more);
@@ -369,8 +410,12 @@ impl Analyzer {
     /// A document outside every known project: the project above it, if
     /// its version locations hold the file.
     fn discover_for(&mut self, path: &std::path::Path, warnings: &mut Vec<String>) -> Vec<usize> {
-        let Some(dir) = path.parent() else { return Vec::new() };
-        let Ok(specs) = discovery::discover(dir) else { return Vec::new() };
+        let Some(dir) = path.parent() else {
+            return Vec::new();
+        };
+        let Ok(specs) = discovery::discover(dir) else {
+            return Vec::new();
+        };
         let settings = lock(&self.shared.workspace).settings.clone();
         let mut added = Vec::new();
         for spec in specs {
@@ -398,10 +443,13 @@ impl Analyzer {
         }
         self.progress_tokens += 1;
         let token = NumberOrString::String(format!("alembic-lsp/index/{}", self.progress_tokens));
-        let created = self.runtime.block_on(
-            self.client
-                .send_request::<request::WorkDoneProgressCreate>(WorkDoneProgressCreateParams { token: token.clone() }),
-        );
+        let created =
+            self.runtime
+                .block_on(self.client.send_request::<request::WorkDoneProgressCreate>(
+                    WorkDoneProgressCreateParams {
+                        token: token.clone(),
+                    },
+                ));
         if created.is_err() {
             return None;
         }
@@ -429,15 +477,23 @@ impl Analyzer {
     }
 
     fn end_progress(&self, token: NumberOrString, message: String) {
-        self.progress(&token, WorkDoneProgress::End(WorkDoneProgressEnd { message: Some(message) }));
+        self.progress(
+            &token,
+            WorkDoneProgress::End(WorkDoneProgressEnd {
+                message: Some(message),
+            }),
+        );
     }
 
     fn progress(&self, token: &NumberOrString, value: WorkDoneProgress) {
         self.runtime
-            .block_on(self.client.send_notification::<notification::Progress>(ProgressParams {
-                token: token.clone(),
-                value: ProgressParamsValue::WorkDone(value),
-            }));
+            .block_on(
+                self.client
+                    .send_notification::<notification::Progress>(ProgressParams {
+                        token: token.clone(),
+                        value: ProgressParamsValue::WorkDone(value),
+                    }),
+            );
     }
 }
 

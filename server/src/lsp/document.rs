@@ -39,7 +39,7 @@ pub struct ParseJob {
 
 /// The result of a [`ParseJob`], stored back if the document has not moved on.
 pub struct ParseResult {
-    version: i32,
+    pub version: i32,
     tree: Tree,
     pub migration: Arc<MigrationFile>,
 }
@@ -253,7 +253,10 @@ mod tests {
             let fresh_tree = syntax::parse(&doc.text(), None).root_node().to_sexp();
             assert_eq!(tree, fresh_tree, "after edit {i}");
             assert_eq!(incremental.revision, fresh.revision, "after edit {i}");
-            assert_eq!(incremental.down_revision, fresh.down_revision, "after edit {i}");
+            assert_eq!(
+                incremental.down_revision, fresh.down_revision,
+                "after edit {i}"
+            );
             assert_eq!(incremental.ops, fresh.ops, "after edit {i}");
         }
     }

@@ -103,12 +103,53 @@ pub fn run_stdio() {
     let flag = shutdown.clone();
     runtime.block_on(async move {
         let (service, socket) = LspService::new(move |client| Backend::new(client, flag));
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        let exited = Arc::new(tokio::sync::Notify::new());
+        let service = ExitWatch {
+            inner: service,
+            exited: exited.clone(),
+        };
+        let serve = Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service);
+        tokio::select! {
+            () = serve => {}
+            () = exited.notified() => {}
+        }
     });
+    // The stdin reader may still be blocked in a read: do not wait for it.
+    runtime.shutdown_background();
     if !shutdown.load(Ordering::SeqCst) {
         std::process::exit(1);
+    }
+}
+
+/// Passes every message on, and signals `exit`: tower-lsp only stops
+/// serving when it reads the next message after `exit`, and a client that
+/// keeps stdin open would wait for the process forever.
+struct ExitWatch<S> {
+    inner: S,
+    exited: Arc<tokio::sync::Notify>,
+}
+
+impl<S: tower_service::Service<jsonrpc::Request>> tower_service::Service<jsonrpc::Request>
+    for ExitWatch<S>
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: jsonrpc::Request) -> S::Future {
+        let exit = request.method() == "exit";
+        let future = self.inner.call(request);
+        if exit {
+            self.exited.notify_one();
+        }
+        future
     }
 }
 
@@ -120,7 +161,11 @@ impl Backend {
             caps: OnceLock::new(),
         });
         let (events, receiver) = mpsc::channel();
-        let analyzer = Analyzer::new(shared.clone(), client.clone(), tokio::runtime::Handle::current());
+        let analyzer = Analyzer::new(
+            shared.clone(),
+            client.clone(),
+            tokio::runtime::Handle::current(),
+        );
         let spawned = std::thread::Builder::new()
             .name("alembic-lsp-analysis".into())
             .spawn(move || analyzer.run(receiver));
@@ -236,13 +281,15 @@ impl LanguageServer for Backend {
                     trigger_characters: Some(vec!["'".into(), "\"".into()]),
                     ..CompletionOptions::default()
                 }),
-                code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                    code_action_kinds: Some(vec![
-                        CodeActionKind::QUICKFIX,
-                        CodeActionKind::new(actions::APPROVE_ALL),
-                    ]),
-                    ..CodeActionOptions::default()
-                })),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![
+                            CodeActionKind::QUICKFIX,
+                            CodeActionKind::new(actions::APPROVE_ALL),
+                        ]),
+                        ..CodeActionOptions::default()
+                    },
+                )),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
@@ -262,20 +309,33 @@ impl LanguageServer for Backend {
     async fn initialized(&self, _: InitializedParams) {
         let (folders, settings) = lock(&self.pending).take().unwrap_or_default();
         self.send(Event::Initialize { folders, settings });
-        if self.shared.caps.get().is_some_and(|c| c.watch_files_dynamically) {
+        if self
+            .shared
+            .caps
+            .get()
+            .is_some_and(|c| c.watch_files_dynamically)
+        {
             let client = self.client.clone();
             tokio::spawn(async move {
-                let watchers = ["**/*.py", "**/alembic.ini", "**/pyproject.toml", "**/alembic-lsp.toml"]
-                    .into_iter()
-                    .map(|glob| FileSystemWatcher {
-                        glob_pattern: GlobPattern::String(glob.into()),
-                        kind: None,
-                    })
-                    .collect();
+                let watchers = [
+                    "**/*.py",
+                    "**/alembic.ini",
+                    "**/pyproject.toml",
+                    "**/alembic-lsp.toml",
+                ]
+                .into_iter()
+                .map(|glob| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(glob.into()),
+                    kind: None,
+                })
+                .collect();
                 let registration = Registration {
                     id: "alembic-lsp-watch".into(),
                     method: "workspace/didChangeWatchedFiles".into(),
-                    register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
+                    register_options: serde_json::to_value(
+                        DidChangeWatchedFilesRegistrationOptions { watchers },
+                    )
+                    .ok(),
                 };
                 if let Err(e) = client.register_capability(vec![registration]).await {
                     client
@@ -293,7 +353,9 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
-        self.shared.documents.open(doc.uri.clone(), doc.version, &doc.text);
+        self.shared
+            .documents
+            .open(doc.uri.clone(), doc.version, &doc.text);
         self.send(Event::Opened(doc.uri));
     }
 
@@ -348,7 +410,10 @@ impl LanguageServer for Backend {
         .await
     }
 
-    async fn goto_definition(&self, params: GotoDefinitionParams) -> jsonrpc::Result<Option<GotoDefinitionResponse>> {
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> jsonrpc::Result<Option<GotoDefinitionResponse>> {
         let at = params.text_document_position_params;
         self.compute("definition", move |shared| {
             let (snapshot, index, offset) = locate(shared, &at.text_document.uri, at.position)?;
@@ -362,12 +427,20 @@ impl LanguageServer for Backend {
         let declaration = params.context.include_declaration;
         self.compute("references", move |shared| {
             let (snapshot, index, offset) = locate(shared, &at.text_document.uri, at.position)?;
-            Some(navigation::references(&snapshot, index, offset, declaration))
+            Some(navigation::references(
+                &snapshot,
+                index,
+                offset,
+                declaration,
+            ))
         })
         .await
     }
 
-    async fn document_symbol(&self, params: DocumentSymbolParams) -> jsonrpc::Result<Option<DocumentSymbolResponse>> {
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> jsonrpc::Result<Option<DocumentSymbolResponse>> {
         let uri = params.text_document.uri;
         self.compute("documentSymbol", move |shared| {
             let source = match shared.documents.source(&uri) {
@@ -378,20 +451,32 @@ impl LanguageServer for Backend {
                     snapshot.files[snapshot.file_of(&path)?].source.clone()
                 }
             };
-            Some(DocumentSymbolResponse::Nested(navigation::document_symbols(&source)))
+            Some(DocumentSymbolResponse::Nested(
+                navigation::document_symbols(&source),
+            ))
         })
         .await
     }
 
-    async fn symbol(&self, params: WorkspaceSymbolParams) -> jsonrpc::Result<Option<Vec<SymbolInformation>>> {
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> jsonrpc::Result<Option<Vec<SymbolInformation>>> {
         self.compute("workspace/symbol", move |shared| {
             let snapshots = analyzer::all_snapshots(shared);
-            Some(navigation::workspace_symbols(&snapshots, &params.query, 1000))
+            Some(navigation::workspace_symbols(
+                &snapshots,
+                &params.query,
+                1000,
+            ))
         })
         .await
     }
 
-    async fn completion(&self, params: CompletionParams) -> jsonrpc::Result<Option<CompletionResponse>> {
+    async fn completion(
+        &self,
+        params: CompletionParams,
+    ) -> jsonrpc::Result<Option<CompletionResponse>> {
         let at = params.text_document_position;
         self.compute("completion", move |shared| {
             let (snapshot, index, offset) = locate(shared, &at.text_document.uri, at.position)?;
@@ -401,7 +486,10 @@ impl LanguageServer for Backend {
         .await
     }
 
-    async fn code_action(&self, params: CodeActionParams) -> jsonrpc::Result<Option<CodeActionResponse>> {
+    async fn code_action(
+        &self,
+        params: CodeActionParams,
+    ) -> jsonrpc::Result<Option<CodeActionResponse>> {
         self.compute("codeAction", move |shared| {
             let path = uri_path(&params.text_document.uri)?;
             let snapshot = analyzer::snapshot_for(shared, &path)?;
@@ -416,7 +504,12 @@ impl LanguageServer for Backend {
                 caps: &caps,
             };
             let found = actions::code_actions(&request);
-            Some(found.into_iter().map(CodeActionOrCommand::CodeAction).collect())
+            Some(
+                found
+                    .into_iter()
+                    .map(CodeActionOrCommand::CodeAction)
+                    .collect(),
+            )
         })
         .await
     }

@@ -39,9 +39,21 @@ pub fn id_at(file: &MigrationFile, offset: usize) -> Option<(IdRole, &IdLit)> {
     decl_ids(&file.revision)
         .into_iter()
         .map(|i| (IdRole::Revision, i))
-        .chain(decl_ids(&file.down_revision).into_iter().map(|i| (IdRole::DownRevision, i)))
-        .chain(decl_ids(&file.depends_on).into_iter().map(|i| (IdRole::DependsOn, i)))
-        .chain(decl_ids(&file.branch_labels).into_iter().map(|i| (IdRole::BranchLabel, i)))
+        .chain(
+            decl_ids(&file.down_revision)
+                .into_iter()
+                .map(|i| (IdRole::DownRevision, i)),
+        )
+        .chain(
+            decl_ids(&file.depends_on)
+                .into_iter()
+                .map(|i| (IdRole::DependsOn, i)),
+        )
+        .chain(
+            decl_ids(&file.branch_labels)
+                .into_iter()
+                .map(|i| (IdRole::BranchLabel, i)),
+        )
         .chain(header.map(|i| (IdRole::Header, i)))
         .find(|(_, id)| !id.range.is_empty() && id.range.contains(offset))
 }
@@ -78,14 +90,24 @@ pub fn describe(snapshot: &Snapshot, index: usize) -> String {
     let parents = if rev.parents.is_empty() {
         match &rev.input.down_revision {
             Some(d) if d.is_empty() => "none (a base)".to_owned(),
-            Some(d) => d.iter().map(|i| code(&i.value)).collect::<Vec<_>>().join(", ") + " (not in the graph)",
+            Some(d) => {
+                d.iter()
+                    .map(|i| code(&i.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + " (not in the graph)"
+            }
             None => "unknown (not a literal)".to_owned(),
         }
     } else {
         list(&rev.parents)
     };
     out.push_str(&format!("\n\nParents: {parents}"));
-    let children = if rev.children.is_empty() { "none".to_owned() } else { list(&rev.children) };
+    let children = if rev.children.is_empty() {
+        "none".to_owned()
+    } else {
+        list(&rev.children)
+    };
     out.push_str(&format!("\n\nChildren: {children}"));
     if !rev.dependencies.is_empty() {
         out.push_str(&format!("\n\nDepends on: {}", list(&rev.dependencies)));
@@ -146,7 +168,10 @@ pub fn hover(snapshot: &Snapshot, file_index: usize, offset: usize) -> Option<Ho
         };
         let text = match target {
             Some(index) => describe(snapshot, index),
-            None => format!("{} is not a revision or branch label in this graph", code(&id.value)),
+            None => format!(
+                "{} is not a revision or branch label in this graph",
+                code(&id.value)
+            ),
         };
         let mut hover = markdown(text);
         hover.range = Some(convert::range(file, id.range));
@@ -166,7 +191,12 @@ pub fn hover(snapshot: &Snapshot, file_index: usize, offset: usize) -> Option<Ho
             continue;
         }
         seen.push(d.rule.code);
-        let mut section = format!("### {} {}\n\n{}", d.rule.code, d.rule.name, d.rule.explanation());
+        let mut section = format!(
+            "### {} {}\n\n{}",
+            d.rule.code,
+            d.rule.name,
+            d.rule.explanation()
+        );
         if let Some(tag) = snapshot.config.tag_for(d.rule.code) {
             section.push_str(&format!("\n\nApprove with `# {tag}`."));
         }
@@ -196,7 +226,12 @@ pub fn definition(snapshot: &Snapshot, file_index: usize, offset: usize) -> Opti
 
 /// References: every `down_revision` / `depends_on` string naming the
 /// revision (its children and dependents), and the declaration if asked.
-pub fn references(snapshot: &Snapshot, file_index: usize, offset: usize, declaration: bool) -> Vec<Location> {
+pub fn references(
+    snapshot: &Snapshot,
+    file_index: usize,
+    offset: usize,
+    declaration: bool,
+) -> Vec<Location> {
     let file = &snapshot.files[file_index].source;
     let Some((_, id)) = id_at(file, offset) else {
         return Vec::new();
@@ -206,7 +241,13 @@ pub fn references(snapshot: &Snapshot, file_index: usize, offset: usize, declara
     };
     let rev = &snapshot.graph.revisions[index];
     let names: Vec<&str> = std::iter::once(rev.id())
-        .chain(rev.input.branch_labels.iter().flatten().map(|l| l.value.as_str()))
+        .chain(
+            rev.input
+                .branch_labels
+                .iter()
+                .flatten()
+                .map(|l| l.value.as_str()),
+        )
         .collect();
     let mut out = Vec::new();
     if declaration {
@@ -253,7 +294,11 @@ fn describe_value(file: &MigrationFile, decl: &Declaration) -> String {
     match &decl.value {
         DeclValue::None => "None".to_owned(),
         DeclValue::Str(i) => i.value.clone(),
-        DeclValue::Seq(ids) => ids.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(", "),
+        DeclValue::Seq(ids) => ids
+            .iter()
+            .map(|i| i.value.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         DeclValue::Dynamic => file.slice(decl.value_range).to_owned(),
     }
 }
@@ -317,7 +362,11 @@ pub fn document_symbols(file: &MigrationFile) -> Vec<DocumentSymbol> {
 
 /// Revisions whose id or message contains the query (case-insensitive).
 #[allow(deprecated)] // `SymbolInformation::deprecated` must be spelled out.
-pub fn workspace_symbols(snapshots: &[std::sync::Arc<Snapshot>], query: &str, limit: usize) -> Vec<SymbolInformation> {
+pub fn workspace_symbols(
+    snapshots: &[std::sync::Arc<Snapshot>],
+    query: &str,
+    limit: usize,
+) -> Vec<SymbolInformation> {
     let query = query.to_lowercase();
     let mut out = Vec::new();
     for snapshot in snapshots {
@@ -353,7 +402,11 @@ pub fn workspace_symbols(snapshots: &[std::sync::Arc<Snapshot>], query: &str, li
 
 /// Completion inside a `down_revision` value: the current heads (but the
 /// file's own revision), newest-looking first by load order.
-pub fn complete_down_revision(snapshot: &Snapshot, file_index: usize, offset: usize) -> Vec<CompletionItem> {
+pub fn complete_down_revision(
+    snapshot: &Snapshot,
+    file_index: usize,
+    offset: usize,
+) -> Vec<CompletionItem> {
     let file = &snapshot.files[file_index].source;
     let Some(context) = down_revision_context(file, offset) else {
         return Vec::new();
@@ -361,7 +414,11 @@ pub fn complete_down_revision(snapshot: &Snapshot, file_index: usize, offset: us
     let own = file.revision_id().map(|i| i.value.as_str());
     let quote = file
         .revision_id()
-        .and_then(|i| file.slice(i.range).chars().find(|c| *c == '"' || *c == '\''))
+        .and_then(|i| {
+            file.slice(i.range)
+                .chars()
+                .find(|c| *c == '"' || *c == '\'')
+        })
         .unwrap_or('"');
     let graph = &snapshot.graph;
     let mut heads: Vec<usize> = graph
@@ -385,7 +442,12 @@ pub fn complete_down_revision(snapshot: &Snapshot, file_index: usize, offset: us
             CompletionItem {
                 label: rev.id().to_owned(),
                 kind: Some(CompletionItemKind::VALUE),
-                detail: target.source.header.message.clone().map(|m| format!("head — {m}")),
+                detail: target
+                    .source
+                    .header
+                    .message
+                    .clone()
+                    .map(|m| format!("head — {m}")),
                 documentation: Some(Documentation::MarkupContent(MarkupContent {
                     kind: MarkupKind::Markdown,
                     value: describe(snapshot, h),

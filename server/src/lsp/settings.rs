@@ -44,7 +44,9 @@ impl ClientSettings {
             return Ok(ClientSettings::default());
         }
         if !value.is_object() {
-            return Err(format!("editor settings: expected an object, got `{value}`"));
+            return Err(format!(
+                "editor settings: expected an object, got `{value}`"
+            ));
         }
         // Null means "not set" (the extension's defaults are null).
         let cleaned: serde_json::Map<String, Value> = value
@@ -67,17 +69,16 @@ impl ClientSettings {
             )
             .map_err(|e| e.0)?;
         for (code, level) in self.severity.iter().flatten() {
-            let rule = rules::by_code(code).ok_or_else(|| format!("{where_}: severity: unknown rule `{code}`"))?;
+            let rule = rules::by_code(code)
+                .ok_or_else(|| format!("{where_}: severity: unknown rule `{code}`"))?;
             let level = match level.as_str() {
                 "error" => Some(Severity::Error),
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => {
-                    return Err(format!(
-                        "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
-                    ))
-                }
+                other => return Err(format!(
+                    "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
+                )),
             };
             config.severity.insert(rule.code, level);
         }
@@ -87,7 +88,9 @@ impl ClientSettings {
             }
             config.max_heads = n;
         }
-        config.branches.extend(self.branches.iter().flatten().cloned());
+        config
+            .branches
+            .extend(self.branches.iter().flatten().cloned());
         config
             .concurrent_index_helpers
             .extend(self.concurrent_index_helpers.iter().flatten().cloned());
@@ -107,22 +110,33 @@ mod tests {
     fn settings_under_the_section_or_flat() {
         let flat = ClientSettings::from_json(&json!({"maxHeads": 2, "path": "/bin/x"})).unwrap();
         assert_eq!(flat.max_heads, Some(2));
-        let nested =
-            ClientSettings::from_json(&json!({"settings": {"alembicLsp": {"ignore": ["MG205"], "select": null}}}))
-                .unwrap();
+        let nested = ClientSettings::from_json(
+            &json!({"settings": {"alembicLsp": {"ignore": ["MG205"], "select": null}}}),
+        )
+        .unwrap();
         assert_eq!(nested.ignore, Some(vec!["MG205".to_owned()]));
         assert_eq!(nested.select, None);
-        assert_eq!(ClientSettings::from_json(&Value::Null).unwrap(), ClientSettings::default());
+        assert_eq!(
+            ClientSettings::from_json(&Value::Null).unwrap(),
+            ClientSettings::default()
+        );
     }
 
     #[test]
     fn settings_add_to_the_file() {
         let mut config = Config::default();
-        let s = ClientSettings::from_json(&json!({"ignore": ["MG205"], "severity": {"MG201": "warning"}, "maxHeads": 3}))
-            .unwrap();
+        let s = ClientSettings::from_json(
+            &json!({"ignore": ["MG205"], "severity": {"MG201": "warning"}, "maxHeads": 3}),
+        )
+        .unwrap();
         s.apply(&mut config).unwrap();
-        assert!(config.severity_of(rules::by_code("MG205").unwrap()).is_none());
-        assert_eq!(config.severity_of(rules::by_code("MG201").unwrap()), Some(Severity::Warning));
+        assert!(config
+            .severity_of(rules::by_code("MG205").unwrap())
+            .is_none());
+        assert_eq!(
+            config.severity_of(rules::by_code("MG201").unwrap()),
+            Some(Severity::Warning)
+        );
         assert_eq!(config.max_heads, 3);
     }
 

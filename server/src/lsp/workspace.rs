@@ -26,7 +26,9 @@ use crate::project::{self, FileInput, ProjectFile};
 /// A mutex that survives a panic of a previous holder: the data is plain
 /// state, and a dead server is worse than state from a failed request.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The key a file is known by: its folder canonicalized, so that the
@@ -72,7 +74,12 @@ impl Documents {
     }
 
     /// Applies a change; `false` when the document is not open.
-    pub fn change(&self, uri: &Url, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> bool {
+    pub fn change(
+        &self,
+        uri: &Url,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) -> bool {
         match lock(&self.inner).by_uri.get_mut(uri) {
             Some(doc) => {
                 doc.apply(version, changes);
@@ -105,13 +112,12 @@ impl Documents {
             doc.parse_job()
         };
         let result = job.run();
-        let mut set = lock(&self.inner);
-        if let Some(doc) = set.by_uri.get_mut(uri) {
+        // Edits that arrived meanwhile are not in this model: it answers for
+        // the version it was parsed from, and their events bring a new parse.
+        if let Some(doc) = lock(&self.inner).by_uri.get_mut(uri) {
             doc.store(&result);
-            let version = doc.version;
-            return Some((version, doc.parsed().unwrap_or(result.migration)));
         }
-        None
+        Some((result.version, result.migration))
     }
 }
 
@@ -203,7 +209,9 @@ pub fn load_config(root: &Path, settings: &ClientSettings) -> (Config, Vec<Strin
     let base = match Config::discover(root) {
         Ok(c) => c,
         Err(e) => {
-            warnings.push(format!("{e} — using the default settings until it is fixed"));
+            warnings.push(format!(
+                "{e} — using the default settings until it is fixed"
+            ));
             Config::default()
         }
     };
@@ -211,7 +219,9 @@ pub fn load_config(root: &Path, settings: &ClientSettings) -> (Config, Vec<Strin
     match settings.apply(&mut config) {
         Ok(()) => (config, warnings),
         Err(e) => {
-            warnings.push(format!("{e} — the editor settings are ignored until they are fixed"));
+            warnings.push(format!(
+                "{e} — the editor settings are ignored until they are fixed"
+            ));
             (base, warnings)
         }
     }
@@ -230,7 +240,11 @@ fn canonical_spec(mut spec: ProjectSpec) -> ProjectSpec {
 
 impl ProjectState {
     /// Creates the project and reads all its files (in parallel).
-    pub fn load(spec: ProjectSpec, fallback_root: &Path, settings: &ClientSettings) -> (ProjectState, Vec<String>) {
+    pub fn load(
+        spec: ProjectSpec,
+        fallback_root: &Path,
+        settings: &ClientSettings,
+    ) -> (ProjectState, Vec<String>) {
         let spec = canonical_spec(spec);
         let root = spec
             .config_file
@@ -269,15 +283,19 @@ impl ProjectState {
         }
         files.sort();
         files.dedup();
-        files.into_iter().map(|p| {
-            let s = stamp(&p);
-            (p, s)
-        }).collect()
+        files
+            .into_iter()
+            .map(|p| {
+                let s = stamp(&p);
+                (p, s)
+            })
+            .collect()
     }
 
     /// Whether a configuration file of this project changed on disk.
     pub fn config_changed(&self) -> bool {
-        self.config_stamps.iter().any(|(p, s)| stamp(p) != *s) || self.watched_config_files() != self.config_stamps
+        self.config_stamps.iter().any(|(p, s)| stamp(p) != *s)
+            || self.watched_config_files() != self.config_stamps
     }
 
     /// Reads the configuration (and, for `alembic.ini` / `pyproject.toml`,
@@ -322,21 +340,36 @@ impl ProjectState {
         if !discovery::is_revision_file_name(name) {
             return false;
         }
-        self.spec.version_locations.iter().any(|VersionLocation { path: dir, recursive }| {
-            match path.parent() {
-                Some(parent) if parent == dir => true,
-                Some(parent) if *recursive => {
-                    parent.starts_with(dir) && !parent.components().any(|c| c.as_os_str() == "__pycache__")
+        self.spec.version_locations.iter().any(
+            |VersionLocation {
+                 path: dir,
+                 recursive,
+             }| {
+                match path.parent() {
+                    Some(parent) if parent == dir => true,
+                    Some(parent) if *recursive => {
+                        parent.starts_with(dir)
+                            && !parent.components().any(|c| c.as_os_str() == "__pycache__")
+                    }
+                    _ => false,
                 }
-                _ => false,
-            }
-        })
+            },
+        )
     }
 
     fn current_dir_stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
-        let mut dirs: Vec<PathBuf> = self.spec.version_locations.iter().map(|l| l.path.clone()).collect();
+        let mut dirs: Vec<PathBuf> = self
+            .spec
+            .version_locations
+            .iter()
+            .map(|l| l.path.clone())
+            .collect();
         if self.spec.version_locations.iter().any(|l| l.recursive) {
-            dirs.extend(self.listing.iter().filter_map(|p| p.parent().map(Path::to_path_buf)));
+            dirs.extend(
+                self.listing
+                    .iter()
+                    .filter_map(|p| p.parent().map(Path::to_path_buf)),
+            );
         }
         dirs.sort();
         dirs.dedup();
@@ -352,7 +385,8 @@ impl ProjectState {
     /// file; otherwise only the folders are checked (a new or deleted file
     /// changes its folder's modification time). Returns whether anything changed.
     pub fn scan(&mut self, full: bool) -> bool {
-        let dirs_changed = self.dir_stamps.is_empty() || self.current_dir_stamps() != self.dir_stamps;
+        let dirs_changed =
+            self.dir_stamps.is_empty() || self.current_dir_stamps() != self.dir_stamps;
         if !full && !dirs_changed {
             return false;
         }
@@ -374,8 +408,10 @@ impl ProjectState {
                 self.disk.retain(|p, _| listed.contains(p));
                 self.cache.retain(|p, _| listed.contains(p));
             }
-            let unreadable: Vec<(PathBuf, String)> =
-                listing.into_iter().filter_map(|(p, r)| r.map(|r| (p, r))).collect();
+            let unreadable: Vec<(PathBuf, String)> = listing
+                .into_iter()
+                .filter_map(|(p, r)| r.map(|r| (p, r)))
+                .collect();
             for (path, reason) in unreadable {
                 self.disk.insert(
                     path.clone(),
@@ -393,7 +429,11 @@ impl ProjectState {
             .filter_map(|p| {
                 let now = stamp(p);
                 match self.disk.get(p) {
-                    Some(d) if d.stamp == now && (d.stamp.is_some() || d.file.read_error.is_some()) => None,
+                    Some(d)
+                        if d.stamp == now && (d.stamp.is_some() || d.file.read_error.is_some()) =>
+                    {
+                        None
+                    }
                     _ => Some((p.clone(), now)),
                 }
             })
@@ -437,11 +477,18 @@ impl ProjectState {
     pub fn fresh_snapshot(&mut self, docs: &Documents) -> Arc<Snapshot> {
         let open = docs.open_paths();
         if let Some(snapshot) = &self.snapshot {
-            let open_here: Vec<(&PathBuf, &Url)> = open.iter().filter(|(p, _)| self.contains(p)).collect();
-            let used_open = snapshot.files.iter().filter(|f| f.version.is_some()).count();
+            let open_here: Vec<(&PathBuf, &Url)> =
+                open.iter().filter(|(p, _)| self.contains(p)).collect();
+            let used_open = snapshot
+                .files
+                .iter()
+                .filter(|f| f.version.is_some())
+                .count();
             let current = used_open == open_here.len()
                 && open_here.iter().all(|(path, uri)| {
-                    let Some(i) = snapshot.file_of(path) else { return false };
+                    let Some(i) = snapshot.file_of(path) else {
+                        return false;
+                    };
                     let file = &snapshot.files[i];
                     file.version.is_some()
                         && docs
@@ -469,7 +516,9 @@ impl ProjectState {
         let files: Vec<SnapshotFile> = paths
             .into_iter()
             .map(|path| {
-                let from_doc = open.get(&path).and_then(|uri| docs.source(uri).map(|s| (uri.clone(), s)));
+                let from_doc = open
+                    .get(&path)
+                    .and_then(|uri| docs.source(uri).map(|s| (uri.clone(), s)));
                 let (uri, version, source, read_error) = match from_doc {
                     Some((uri, (version, source))) => (uri, Some(version), source, None),
                     None => {
@@ -477,8 +526,14 @@ impl ProjectState {
                             stamp: stamp(&path),
                             file: ProjectFile::read(&path),
                         });
-                        let uri = path_uri(&path).unwrap_or_else(|| Url::parse("file:///").expect("valid"));
-                        (uri, None, disk.file.migration.clone(), disk.file.read_error.clone())
+                        let uri = path_uri(&path)
+                            .unwrap_or_else(|| Url::parse("file:///").expect("valid"));
+                        (
+                            uri,
+                            None,
+                            disk.file.migration.clone(),
+                            disk.file.read_error.clone(),
+                        )
                     }
                 };
                 SnapshotFile {
@@ -528,7 +583,11 @@ impl ProjectState {
         let per_file = per_file.iter().map(|d| d.as_ref().clone()).collect();
         let analysis = project::finish(&inputs, graph, per_file, graph_diags);
         drop(inputs);
-        let index = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let index = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
         let snapshot = Arc::new(Snapshot {
             files,
             index,
@@ -579,7 +638,13 @@ pub fn discover_projects(folder: &Path) -> (Vec<ProjectSpec>, Vec<String>) {
                     (vec![spec], warnings)
                 }
                 Err(e) => {
-                    warnings.push(format!("paths in {}: {e}", config.source.map(|p| p.display().to_string()).unwrap_or_default()));
+                    warnings.push(format!(
+                        "paths in {}: {e}",
+                        config
+                            .source
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    ));
                     (Vec::new(), warnings)
                 }
             };
@@ -595,7 +660,9 @@ pub fn discover_projects(folder: &Path) -> (Vec<ProjectSpec>, Vec<String>) {
         if depth >= DISCOVERY_DEPTH {
             continue;
         }
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut subdirs: Vec<PathBuf> = entries
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -634,7 +701,8 @@ impl Workspace {
     /// Adds a project unless one with the same version locations exists.
     pub fn add(&mut self, project: ProjectState) -> Option<usize> {
         let same = |p: &ProjectState| {
-            p.spec.version_locations == project.spec.version_locations && p.spec.files == project.spec.files
+            p.spec.version_locations == project.spec.version_locations
+                && p.spec.files == project.spec.files
         };
         if self.projects.iter().any(same) {
             return None;
@@ -662,25 +730,44 @@ mod tests {
     fn open_documents_override_disk_and_the_cache_follows_the_text() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        write(&root.join("alembic.ini"), "[alembic]\nscript_location = %(here)s/mig\n");
+        write(
+            &root.join("alembic.ini"),
+            "[alembic]\nscript_location = %(here)s/mig\n",
+        );
         let versions = root.join("mig/versions");
-        write(&versions.join("a.py"), "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n");
-        write(&versions.join("b.py"), "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n");
+        write(
+            &versions.join("a.py"),
+            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n",
+        );
+        write(
+            &versions.join("b.py"),
+            "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n",
+        );
         let (specs, warnings) = discover_projects(&root);
         assert!(warnings.is_empty(), "{warnings:?}");
-        let (mut project, _) = ProjectState::load(specs.into_iter().next().unwrap(), &root, &ClientSettings::default());
+        let (mut project, _) = ProjectState::load(
+            specs.into_iter().next().unwrap(),
+            &root,
+            &ClientSettings::default(),
+        );
         let docs = Documents::default();
         let snapshot = project.fresh_snapshot(&docs);
         assert_eq!(snapshot.graph.heads.len(), 1);
         assert!(snapshot.diagnostics.iter().all(Vec::is_empty));
 
         let uri = path_uri(&versions.join("c.py")).unwrap();
-        docs.open(uri.clone(), 1, "revision = 'c'\ndown_revision = 'a'\ndef upgrade():\n    pass\n");
+        docs.open(
+            uri.clone(),
+            1,
+            "revision = 'c'\ndown_revision = 'a'\ndef upgrade():\n    pass\n",
+        );
         let snapshot = project.fresh_snapshot(&docs);
         assert_eq!(snapshot.graph.heads.len(), 2);
         let c = snapshot.file_of(&versions.join("c.py")).unwrap();
         assert_eq!(snapshot.files[c].version, Some(1));
-        assert!(snapshot.diagnostics[c].iter().any(|d| d.rule.code == "MG201"));
+        assert!(snapshot.diagnostics[c]
+            .iter()
+            .any(|d| d.rule.code == "MG201"));
         // Unchanged: the same snapshot.
         assert!(Arc::ptr_eq(&snapshot, &project.fresh_snapshot(&docs)));
         docs.close(&uri);
@@ -691,9 +778,18 @@ mod tests {
     fn projects_are_found_below_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        write(&root.join("svc/one/alembic.ini"), "[alembic]\nscript_location = m\n");
-        write(&root.join("svc/two/alembic.ini"), "[alembic]\nscript_location = m\n");
-        write(&root.join("node_modules/x/alembic.ini"), "[alembic]\nscript_location = m\n");
+        write(
+            &root.join("svc/one/alembic.ini"),
+            "[alembic]\nscript_location = m\n",
+        );
+        write(
+            &root.join("svc/two/alembic.ini"),
+            "[alembic]\nscript_location = m\n",
+        );
+        write(
+            &root.join("node_modules/x/alembic.ini"),
+            "[alembic]\nscript_location = m\n",
+        );
         let (specs, _) = discover_projects(&root);
         assert_eq!(specs.len(), 2);
     }
