@@ -76,9 +76,11 @@ impl ClientSettings {
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "{where_}: severity.{code}: `{other}` is not one of error, warning, info, off"
-                )),
+                ))
+                }
             };
             config.severity.insert(rule.code, level);
         }
