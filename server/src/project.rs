@@ -201,7 +201,7 @@ pub fn graph_diagnostics(
 pub fn finish(
     files: &[FileInput],
     graph: RevisionGraph,
-    mut per_file: Vec<Vec<Diagnostic>>,
+    per_file: Vec<Vec<Diagnostic>>,
     graph_diags: Vec<(usize, Diagnostic)>,
 ) -> Analysis {
     let fatal_file = files.iter().enumerate().any(|(i, f)| {
@@ -212,6 +212,20 @@ pub fn finish(
                 .iter()
                 .any(|d| LOAD_FATAL.contains(&d.rule.code))
     });
+    let ok = graph.ok() && !fatal_file;
+    Analysis {
+        graph,
+        diagnostics: merge_diagnostics(per_file, graph_diags),
+        ok,
+    }
+}
+
+/// Adds the graph's findings to each file's, sorted by position, without
+/// duplicates (the language server uses this alone when it reuses a graph).
+pub fn merge_diagnostics(
+    mut per_file: Vec<Vec<Diagnostic>>,
+    graph_diags: Vec<(usize, Diagnostic)>,
+) -> Vec<Vec<Diagnostic>> {
     for (file, d) in graph_diags {
         if let Some(list) = per_file.get_mut(file) {
             list.push(d);
@@ -229,10 +243,5 @@ pub fn finish(
             a.range == b.range && a.rule.code == b.rule.code && a.message == b.message
         });
     }
-    let ok = graph.ok() && !fatal_file;
-    Analysis {
-        graph,
-        diagnostics: per_file,
-        ok,
-    }
+    per_file
 }

@@ -56,7 +56,7 @@ impl Request<'_> {
             WorkspaceEdit {
                 document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
                     text_document: OptionalVersionedTextDocumentIdentifier {
-                        uri: file.uri.clone(),
+                        uri: file.name.uri.clone(),
                         version: file.version,
                     },
                     edits: edits.into_iter().map(OneOf::Left).collect(),
@@ -65,7 +65,7 @@ impl Request<'_> {
             }
         } else {
             WorkspaceEdit {
-                changes: Some(HashMap::from([(file.uri.clone(), edits)])),
+                changes: Some(HashMap::from([(file.name.uri.clone(), edits)])),
                 ..WorkspaceEdit::default()
             }
         }
@@ -255,7 +255,7 @@ fn merge_revision_action(
     let graph = &snapshot.graph;
     let mut heads: Vec<&str> = group.iter().map(|&h| graph.revisions[h].id()).collect();
     heads.sort_unstable();
-    let dir = snapshot.files[request.file_index].path.parent()?;
+    let dir = snapshot.files[request.file_index].name.path.parent()?;
     let (id, path) = (0..100).find_map(|attempt| {
         let id = new_revision_id(attempt);
         let path = dir.join(format!("{id}_merge_heads.py"));

@@ -193,10 +193,7 @@ impl Backend {
         F: FnOnce(&Shared) -> T + Send + 'static,
     {
         let shared = self.shared.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            catch_unwind(AssertUnwindSafe(|| work(&shared))).map_err(|p| panic_message(&p))
-        })
-        .await;
+        let joined = tokio::task::spawn_blocking(move || guarded(|| work(&shared))).await;
         let failure = match joined {
             Ok(Ok(value)) => return Ok(value),
             Ok(Err(message)) => message,
@@ -211,6 +208,11 @@ impl Backend {
             data: None,
         })
     }
+}
+
+/// Runs `work`, turning a panic into its message.
+fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(work)).map_err(|p| panic_message(&p))
 }
 
 pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
@@ -512,5 +514,21 @@ impl LanguageServer for Backend {
             )
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_message() {
+        assert_eq!(guarded(|| 7), Ok(7));
+        let text = String::from("index out of bounds");
+        assert_eq!(guarded(|| -> i32 { panic!("{text}") }), Err(text));
+        assert_eq!(
+            guarded(|| -> i32 { panic!("static") }),
+            Err("static".to_owned())
+        );
     }
 }

@@ -79,7 +79,7 @@ pub fn describe(snapshot: &Snapshot, index: usize) -> String {
     if let Some(message) = &file.source.header.message {
         out.push_str(&format!(" — {message}"));
     }
-    out.push_str(&format!("\n\nFile: `{}`", file.display));
+    out.push_str(&format!("\n\nFile: `{}`", file.name.display));
     let list = |items: &[usize]| -> String {
         items
             .iter()
@@ -211,7 +211,7 @@ pub fn hover(snapshot: &Snapshot, file_index: usize, offset: usize) -> Option<Ho
 fn location(snapshot: &Snapshot, file: usize, range: TextRange) -> Location {
     let f = &snapshot.files[file];
     Location {
-        uri: f.uri.clone(),
+        uri: f.name.uri.clone(),
         range: convert::range(&f.source, range),
     }
 }
@@ -390,7 +390,7 @@ pub fn workspace_symbols(
                 tags: None,
                 deprecated: None,
                 location: location(snapshot, rev.input.file, rev.input.id.range),
-                container_name: Some(file.display.clone()),
+                container_name: Some(file.name.display.clone()),
             });
             if out.len() >= limit {
                 return out;

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -139,23 +140,38 @@ struct Cached {
     diagnostics: Arc<Vec<Diagnostic>>,
 }
 
-/// One file of an analysed graph.
-pub struct SnapshotFile {
+/// What names a file: made once per file, shared by every snapshot.
+pub struct FileName {
     pub path: PathBuf,
     pub uri: Url,
-    /// The document version, when the text came from an open document.
-    pub version: Option<i32>,
-    pub source: Arc<MigrationFile>,
-    pub read_error: Option<String>,
     /// The path as messages show it, relative to the project's root.
     pub display: String,
 }
 
+/// One file of an analysed graph.
+#[derive(Clone)]
+pub struct SnapshotFile {
+    pub name: Arc<FileName>,
+    /// The document version, when the text came from an open document.
+    pub version: Option<i32>,
+    pub source: Arc<MigrationFile>,
+    pub read_error: Option<String>,
+}
+
 /// The analysis of one graph at one moment.
 pub struct Snapshot {
+    /// The project it is of ([`ProjectState::id`]).
+    pub project: u64,
     pub files: Vec<SnapshotFile>,
-    pub index: HashMap<PathBuf, usize>,
-    pub graph: RevisionGraph,
+    pub index: Arc<HashMap<PathBuf, usize>>,
+    /// The files whose text came from open documents.
+    open_files: Vec<usize>,
+    pub graph: Arc<RevisionGraph>,
+    /// The graph rules' findings, as `(file, finding)`.
+    graph_findings: Arc<Vec<(usize, Diagnostic)>>,
+    /// Each file's own findings (without the graph's).
+    own_findings: Vec<Arc<Vec<Diagnostic>>>,
+    /// Both, merged: what is published.
     pub diagnostics: Vec<Vec<Diagnostic>>,
     pub config: Arc<Config>,
 }
@@ -181,6 +197,8 @@ impl Snapshot {
 
 /// One Alembic project (one revision graph).
 pub struct ProjectState {
+    /// Unique for the life of the server.
+    pub id: u64,
     pub spec: ProjectSpec,
     /// Where relative paths start: the folder of `alembic.ini`, else the workspace folder.
     pub root: PathBuf,
@@ -189,9 +207,14 @@ pub struct ProjectState {
     listed: HashSet<PathBuf>,
     disk: HashMap<PathBuf, DiskFile>,
     cache: HashMap<PathBuf, Cached>,
+    /// Each file's URI and display path.
+    names: HashMap<PathBuf, Arc<FileName>>,
     dir_stamps: Vec<(PathBuf, Option<SystemTime>)>,
     config_stamps: Vec<(PathBuf, Option<Stamp>)>,
     pub snapshot: Option<Arc<Snapshot>>,
+    /// Something besides the open documents changed since the snapshot
+    /// (disk, configuration).
+    stale: bool,
 }
 
 /// The folders and file names whose change means "read the configuration again".
@@ -227,8 +250,36 @@ pub fn load_config(root: &Path, settings: &ClientSettings) -> (Config, Vec<Strin
     }
 }
 
+/// Whether a file is named by the spec or would be listed from its version
+/// locations (for files not on disk yet, or not listed yet).
+pub fn spec_contains(spec: &ProjectSpec, path: &Path) -> bool {
+    if spec.files.iter().any(|f| f == path) {
+        return true;
+    }
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if !discovery::is_revision_file_name(name) {
+        return false;
+    }
+    let Some(parent) = path.parent() else {
+        return false;
+    };
+    spec.version_locations.iter().any(
+        |VersionLocation {
+             path: dir,
+             recursive,
+         }| {
+            parent == dir
+                || (*recursive
+                    && parent.starts_with(dir)
+                    && !parent.components().any(|c| c.as_os_str() == "__pycache__"))
+        },
+    )
+}
+
 /// Makes a spec's paths canonical, so they meet the client's paths.
-fn canonical_spec(mut spec: ProjectSpec) -> ProjectSpec {
+pub fn canonical_spec(mut spec: ProjectSpec) -> ProjectSpec {
     for location in &mut spec.version_locations {
         if let Ok(p) = location.path.canonicalize() {
             location.path = p;
@@ -253,7 +304,9 @@ impl ProjectState {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| fallback_root.to_path_buf());
         let (config, warnings) = load_config(&root, settings);
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let mut project = ProjectState {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             spec,
             root,
             config: Arc::new(config),
@@ -261,9 +314,11 @@ impl ProjectState {
             listed: HashSet::new(),
             disk: HashMap::new(),
             cache: HashMap::new(),
+            names: HashMap::new(),
             dir_stamps: Vec::new(),
             config_stamps: Vec::new(),
             snapshot: None,
+            stale: true,
         };
         project.config_stamps = project.watched_config_files();
         project.scan(true);
@@ -319,6 +374,7 @@ impl ProjectState {
         self.config = Arc::new(config);
         self.config_stamps = self.watched_config_files();
         self.scan(true);
+        self.stale = true;
         warnings
     }
 
@@ -326,35 +382,13 @@ impl ProjectState {
     pub fn apply_settings(&mut self, settings: &ClientSettings) -> Vec<String> {
         let (config, warnings) = load_config(&self.root, settings);
         self.config = Arc::new(config);
+        self.stale = true;
         warnings
     }
 
     /// Whether `path` is (or would be) a revision of this project.
     pub fn contains(&self, path: &Path) -> bool {
-        if self.listed.contains(path) || self.spec.files.iter().any(|f| f == path) {
-            return true;
-        }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            return false;
-        };
-        if !discovery::is_revision_file_name(name) {
-            return false;
-        }
-        self.spec.version_locations.iter().any(
-            |VersionLocation {
-                 path: dir,
-                 recursive,
-             }| {
-                match path.parent() {
-                    Some(parent) if parent == dir => true,
-                    Some(parent) if *recursive => {
-                        parent.starts_with(dir)
-                            && !parent.components().any(|c| c.as_os_str() == "__pycache__")
-                    }
-                    _ => false,
-                }
-            },
-        )
+        self.listed.contains(path) || spec_contains(&self.spec, path)
     }
 
     fn current_dir_stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
@@ -407,6 +441,7 @@ impl ProjectState {
                 let listed = &self.listed;
                 self.disk.retain(|p, _| listed.contains(p));
                 self.cache.retain(|p, _| listed.contains(p));
+                self.names.retain(|p, _| listed.contains(p));
             }
             let unreadable: Vec<(PathBuf, String)> = listing
                 .into_iter()
@@ -449,12 +484,14 @@ impl ProjectState {
                 .collect();
             self.disk.extend(read);
         }
+        self.stale |= changed;
         changed
     }
 
     /// Re-reads one file from disk (a watched-file event).
     pub fn reload_file(&mut self, path: &Path) {
         if self.listed.contains(path) {
+            self.stale = true;
             self.disk.insert(
                 path.to_path_buf(),
                 DiskFile {
@@ -465,94 +502,84 @@ impl ProjectState {
         }
     }
 
-    fn display(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned()
-    }
-
     /// The latest analysis, redone first if an open document of this project
     /// changed since (requests must answer about the text the editor has).
     pub fn fresh_snapshot(&mut self, docs: &Documents) -> Arc<Snapshot> {
         let open = docs.open_paths();
-        if let Some(snapshot) = &self.snapshot {
-            let open_here: Vec<(&PathBuf, &Url)> =
-                open.iter().filter(|(p, _)| self.contains(p)).collect();
-            let used_open = snapshot
-                .files
-                .iter()
-                .filter(|f| f.version.is_some())
-                .count();
-            let current = used_open == open_here.len()
-                && open_here.iter().all(|(path, uri)| {
-                    let Some(i) = snapshot.file_of(path) else {
-                        return false;
-                    };
-                    let file = &snapshot.files[i];
-                    file.version.is_some()
-                        && docs
-                            .source(uri)
-                            .is_some_and(|(_, source)| Arc::ptr_eq(&source, &file.source))
+        if let Some(previous) = self.snapshot.clone().filter(|_| !self.stale) {
+            if let Some(open_files) = self.same_open_files(&previous, &open) {
+                let current = open_files.iter().all(|&(i, ref uri)| {
+                    docs.source(uri)
+                        .is_some_and(|(_, source)| Arc::ptr_eq(&source, &previous.files[i].source))
                 });
-            if current {
-                return snapshot.clone();
+                if current {
+                    return previous;
+                }
             }
         }
         self.analyze(docs, &open)
     }
 
-    /// Analyses the graph: cached per-file findings for unchanged texts,
-    /// the graph and its findings from scratch.
-    pub fn analyze(&mut self, docs: &Documents, open: &HashMap<PathBuf, Url>) -> Arc<Snapshot> {
-        let mut paths = self.listing.clone();
-        let mut extra: Vec<&PathBuf> = open
-            .keys()
-            .filter(|p| !self.listed.contains(*p) && self.contains(p))
-            .collect();
-        extra.sort();
-        paths.extend(extra.into_iter().cloned());
+    /// The open documents of this project, by index into `previous`, when
+    /// they are the ones `previous` read (else `None`).
+    fn same_open_files(
+        &self,
+        previous: &Snapshot,
+        open: &HashMap<PathBuf, Url>,
+    ) -> Option<Vec<(usize, Url)>> {
+        let mut found = Vec::new();
+        for (path, uri) in open {
+            if !self.contains(path) {
+                continue;
+            }
+            let i = previous.file_of(path)?;
+            // A file read from disk last time: the set of open documents changed.
+            previous.files[i].version?;
+            found.push((i, uri.clone()));
+        }
+        (found.len() == previous.open_files.len()).then_some(found)
+    }
 
-        let files: Vec<SnapshotFile> = paths
-            .into_iter()
-            .map(|path| {
-                let from_doc = open
-                    .get(&path)
-                    .and_then(|uri| docs.source(uri).map(|s| (uri.clone(), s)));
-                let (uri, version, source, read_error) = match from_doc {
-                    Some((uri, (version, source))) => (uri, Some(version), source, None),
-                    None => {
-                        let disk = self.disk.entry(path.clone()).or_insert_with(|| DiskFile {
-                            stamp: stamp(&path),
-                            file: ProjectFile::read(&path),
-                        });
-                        let uri = path_uri(&path)
-                            .unwrap_or_else(|| Url::parse("file:///").expect("valid"));
-                        (
-                            uri,
-                            None,
-                            disk.file.migration.clone(),
-                            disk.file.read_error.clone(),
-                        )
-                    }
-                };
-                SnapshotFile {
-                    display: self.display(&path),
-                    path,
-                    uri,
-                    version,
-                    source,
-                    read_error,
-                }
-            })
-            .collect();
+    /// Analyses the graph: per-file findings are reused for unchanged texts,
+    /// and the graph for unchanged declarations.
+    pub fn analyze(&mut self, docs: &Documents, open: &HashMap<PathBuf, Url>) -> Arc<Snapshot> {
+        let previous = self.snapshot.clone().filter(|_| !self.stale);
+        // Fast path (a keystroke): the same files, only open documents changed.
+        let reused = previous.as_ref().and_then(|p| {
+            let open_files = self.same_open_files(p, open)?;
+            let mut files = p.files.clone();
+            for (i, uri) in open_files {
+                let (version, source) = docs.source(&uri)?;
+                files[i].version = Some(version);
+                files[i].source = source;
+            }
+            Some(files)
+        });
+        let files = match reused {
+            Some(files) => files,
+            None => self.collect_files(docs, open),
+        };
+        let same_files = previous.as_ref().filter(|p| {
+            p.files.len() == files.len()
+                && p.files
+                    .iter()
+                    .zip(&files)
+                    .all(|(a, b)| Arc::ptr_eq(&a.name, &b.name))
+        });
 
         let config = self.config.clone();
         let cache = &self.cache;
-        let per_file: Vec<Arc<Vec<Diagnostic>>> = files
+        let own_findings: Vec<Arc<Vec<Diagnostic>>> = files
             .par_iter()
-            .map(|f| {
-                if let Some(c) = cache.get(&f.path) {
+            .enumerate()
+            .map(|(i, f)| {
+                if let Some(p) = same_files {
+                    if Arc::ptr_eq(&p.files[i].source, &f.source) && Arc::ptr_eq(&p.config, &config)
+                    {
+                        return p.own_findings[i].clone();
+                    }
+                }
+                if let Some(c) = cache.get(&f.name.path) {
                     if Arc::ptr_eq(&c.source, &f.source) && Arc::ptr_eq(&c.config, &config) {
                         return c.diagnostics.clone();
                     }
@@ -560,14 +587,17 @@ impl ProjectState {
                 Arc::new(project::file_diagnostics(&file_input(f), &config))
             })
             .collect();
-        for (f, diagnostics) in files.iter().zip(&per_file) {
-            let fresh = self
+        for (i, (f, diagnostics)) in files.iter().zip(&own_findings).enumerate() {
+            if same_files.is_some_and(|p| Arc::ptr_eq(&p.own_findings[i], diagnostics)) {
+                continue;
+            }
+            let known = self
                 .cache
-                .get(&f.path)
-                .is_none_or(|c| !Arc::ptr_eq(&c.diagnostics, diagnostics));
-            if fresh {
+                .get(&f.name.path)
+                .is_some_and(|c| Arc::ptr_eq(&c.diagnostics, diagnostics));
+            if !known {
                 self.cache.insert(
-                    f.path.clone(),
+                    f.name.path.clone(),
                     Cached {
                         source: f.source.clone(),
                         config: config.clone(),
@@ -577,33 +607,148 @@ impl ProjectState {
             }
         }
 
-        let inputs: Vec<FileInput> = files.iter().map(file_input).collect();
-        let graph = project::build_graph(&inputs);
-        let graph_diags = project::graph_diagnostics(&graph, &inputs, &config);
-        let per_file = per_file.iter().map(|d| d.as_ref().clone()).collect();
-        let analysis = project::finish(&inputs, graph, per_file, graph_diags);
-        drop(inputs);
-        let index = files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.path.clone(), i))
+        let (index, graph, graph_findings) = match same_files {
+            Some(p) if same_graph_inputs(p, &files) => {
+                (p.index.clone(), p.graph.clone(), p.graph_findings.clone())
+            }
+            _ => {
+                let inputs: Vec<FileInput> = files.iter().map(file_input).collect();
+                let graph = project::build_graph(&inputs);
+                let findings = project::graph_diagnostics(&graph, &inputs, &config);
+                let index = match same_files {
+                    Some(p) => p.index.clone(),
+                    None => Arc::new(
+                        files
+                            .iter()
+                            .enumerate()
+                            .map(|(i, f)| (f.name.path.clone(), i))
+                            .collect(),
+                    ),
+                };
+                (index, Arc::new(graph), Arc::new(findings))
+            }
+        };
+        let merged = project::merge_diagnostics(
+            own_findings.iter().map(|d| d.as_ref().clone()).collect(),
+            graph_findings.as_ref().clone(),
+        );
+        let open_files = (0..files.len())
+            .filter(|&i| files[i].version.is_some())
             .collect();
         let snapshot = Arc::new(Snapshot {
+            project: self.id,
             files,
             index,
-            graph: analysis.graph,
-            diagnostics: analysis.diagnostics,
+            open_files,
+            graph,
+            graph_findings,
+            own_findings,
+            diagnostics: merged,
             config,
         });
         self.snapshot = Some(snapshot.clone());
+        self.stale = false;
         snapshot
     }
+
+    /// Every file of the project, in Alembic's order, then open documents
+    /// not on disk yet: from the open document if any, else from disk.
+    fn collect_files(
+        &mut self,
+        docs: &Documents,
+        open: &HashMap<PathBuf, Url>,
+    ) -> Vec<SnapshotFile> {
+        let mut paths = self.listing.clone();
+        let mut extra: Vec<&PathBuf> = open
+            .keys()
+            .filter(|p| !self.listed.contains(*p) && self.contains(p))
+            .collect();
+        extra.sort();
+        paths.extend(extra.into_iter().cloned());
+        let root = &self.root;
+        let names = &mut self.names;
+        let disk = &mut self.disk;
+        paths
+            .into_iter()
+            .map(|path| {
+                let name = names
+                    .entry(path.clone())
+                    .or_insert_with(|| {
+                        Arc::new(FileName {
+                            uri: path_uri(&path)
+                                .unwrap_or_else(|| Url::parse("file:///").expect("valid")),
+                            display: path
+                                .strip_prefix(root)
+                                .unwrap_or(&path)
+                                .to_string_lossy()
+                                .into_owned(),
+                            path: path.clone(),
+                        })
+                    })
+                    .clone();
+                if let Some((uri, (version, source))) = open
+                    .get(&path)
+                    .and_then(|uri| docs.source(uri).map(|s| (uri, s)))
+                {
+                    // The client's URI, in case it spells the path differently.
+                    let name = if *uri == name.uri {
+                        name
+                    } else {
+                        Arc::new(FileName {
+                            uri: uri.clone(),
+                            path: name.path.clone(),
+                            display: name.display.clone(),
+                        })
+                    };
+                    return SnapshotFile {
+                        name,
+                        version: Some(version),
+                        source,
+                        read_error: None,
+                    };
+                }
+                let disk = disk.entry(path.clone()).or_insert_with(|| DiskFile {
+                    stamp: stamp(&path),
+                    file: ProjectFile::read(&path),
+                });
+                SnapshotFile {
+                    name,
+                    version: None,
+                    source: disk.file.migration.clone(),
+                    read_error: disk.file.read_error.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether the graph of `previous` is the graph of `files` (same paths):
+/// every changed text declares the same four variables, ranges included, so
+/// the graph and its findings can be reused — typing in `upgrade()` of one
+/// file in a 10,000-revision project does not rebuild the graph.
+fn same_graph_inputs(previous: &Snapshot, files: &[SnapshotFile]) -> bool {
+    previous.files.iter().zip(files).all(|(old, new)| {
+        if Arc::ptr_eq(&old.source, &new.source) {
+            return old.read_error == new.read_error;
+        }
+        let (a, b) = (&old.source, &new.source);
+        old.read_error == new.read_error
+            && a.revision == b.revision
+            && a.down_revision == b.down_revision
+            && a.depends_on == b.depends_on
+            && a.branch_labels == b.branch_labels
+    })
 }
 
 fn file_input(f: &SnapshotFile) -> FileInput<'_> {
     FileInput {
-        name: f.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
-        display: f.display.clone(),
+        name: f
+            .name
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(""),
+        display: f.name.display.clone(),
         migration: &f.source,
         read_error: f.read_error.as_deref(),
     }
@@ -772,6 +917,66 @@ mod tests {
         assert!(Arc::ptr_eq(&snapshot, &project.fresh_snapshot(&docs)));
         docs.close(&uri);
         assert_eq!(project.fresh_snapshot(&docs).graph.heads.len(), 1);
+    }
+
+    #[test]
+    fn the_graph_is_rebuilt_only_when_declarations_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(
+            &root.join("alembic.ini"),
+            "[alembic]\nscript_location = %(here)s/mig\n",
+        );
+        let versions = root.join("mig/versions");
+        write(
+            &versions.join("a.py"),
+            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n",
+        );
+        let text = "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n";
+        write(&versions.join("b.py"), text);
+        let (specs, _) = discover_projects(&root);
+        let (mut project, _) = ProjectState::load(
+            specs.into_iter().next().unwrap(),
+            &root,
+            &ClientSettings::default(),
+        );
+        let docs = Documents::default();
+        let uri = path_uri(&versions.join("b.py")).unwrap();
+        docs.open(uri.clone(), 1, text);
+        let first = project.fresh_snapshot(&docs);
+        let edit = |version: i32, line: u32, col: u32, new_text: &str| {
+            let range = tower_lsp::lsp_types::Range::new(
+                tower_lsp::lsp_types::Position::new(line, col),
+                tower_lsp::lsp_types::Position::new(line, col),
+            );
+            docs.change(
+                &uri,
+                version,
+                vec![TextDocumentContentChangeEvent {
+                    range: Some(range),
+                    range_length: None,
+                    text: new_text.into(),
+                }],
+            );
+        };
+        // Typing in upgrade(): the same graph.
+        edit(2, 3, 8, "  # x");
+        let second = project.fresh_snapshot(&docs);
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(Arc::ptr_eq(&first.graph, &second.graph));
+        // A line above the declarations moves their ranges: a new graph.
+        edit(3, 0, 0, "\n");
+        let third = project.fresh_snapshot(&docs);
+        assert!(!Arc::ptr_eq(&second.graph, &third.graph));
+        let b = third.graph.by_id["b"];
+        assert_eq!(
+            third.graph.revisions[b].input.id.range.start,
+            "\nrevision = ".len()
+        );
+        // Re-pointing `down_revision` to a base: two heads.
+        edit(4, 2, 16, "None  # ");
+        let fourth = project.fresh_snapshot(&docs);
+        assert_eq!(fourth.graph.heads.len(), 2);
     }
 
     #[test]

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Keystroke → publishDiagnostics latency of the alembic-lsp language server.
+
+usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--bin PATH] [--json]
+
+  DIR          an Alembic project (a folder with alembic.ini), or a versions folder
+               (a throwaway project pointing at it is made in a temporary folder)
+  --file       the migration to type in (default: the longest one)
+  --keystrokes how many characters to type (default 300)
+  --bin        the server binary (default: $ALEMBIC_LSP_BIN, else target/release/alembic-lsp)
+  --json       print the numbers as JSON instead of a table
+
+It starts the server over stdio as an editor would, waits for the workspace index
+($/progress end), opens the file, then types a comment line inside upgrade(), one
+character per didChange, waiting each time for the publishDiagnostics of that
+document version: the time between the two is one sample. Prints the index time,
+the time to the first diagnostics after didOpen, and p50 / p90 / p99 / max of the
+keystroke samples. Standard library only.
+"""
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+class Client:
+    def __init__(self, binary):
+        self.proc = subprocess.Popen(
+            [binary, "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.messages = queue.Queue()
+        self.lock = threading.Lock()
+        self.next_id = 1
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _write(self, message):
+        body = json.dumps(message).encode()
+        with self.lock:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
+
+    def _read(self):
+        out = self.proc.stdout
+        while True:
+            length = None
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                line = line.strip()
+                if not line:
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            message = json.loads(out.read(length))
+            if "method" in message and "id" in message:
+                # Server → client request (progress token, registration): accept.
+                self._write({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            self.messages.put((time.perf_counter(), message))
+
+    def notify(self, method, params):
+        self._write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request(self, method, params=None):
+        rid = self.next_id
+        self.next_id += 1
+        message = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if params is not None:
+            message["params"] = params
+        self._write(message)
+        return self.wait(lambda m: m.get("id") == rid and "method" not in m)[1]
+
+    def wait(self, predicate, timeout=600):
+        deadline = time.perf_counter() + timeout
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("no matching message from the server")
+            at, message = self.messages.get(timeout=left)
+            if predicate(message):
+                return at, message
+
+
+def percentile(samples, p):
+    ordered = sorted(samples)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def utf16_len(text):
+    return len(text.encode("utf-16-le")) // 2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir", type=Path)
+    ap.add_argument("--file", type=Path)
+    ap.add_argument("--keystrokes", type=int, default=300)
+    ap.add_argument("--bin")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    repo = Path(__file__).resolve().parent.parent
+    binary = args.bin or os.environ.get("ALEMBIC_LSP_BIN") or str(repo / "target/release/alembic-lsp")
+    project = args.dir.resolve()
+    scratch = None
+    if (project / "alembic.ini").is_file():
+        root = project
+        files = [p for p in project.rglob("*.py") if "versions" in p.parts]
+    else:
+        scratch = tempfile.TemporaryDirectory()
+        root = Path(scratch.name)
+        (root / "migrations").mkdir()
+        (root / "alembic.ini").write_text(
+            f"[alembic]\nscript_location = %(here)s/migrations\nversion_locations = {project}\n"
+            "recursive_version_locations = true\n"
+        )
+        files = list(project.rglob("*.py"))
+    target = (args.file or max(files, key=lambda p: p.read_text(errors="replace").count("\n"))).resolve()
+    text = target.read_text()
+    lines = text.split("\n")
+    upgrade = next(i for i, line in enumerate(lines) if line.startswith("def upgrade"))
+    # Type on a new line right after `def upgrade(...):` (and its docstring, if one line).
+    line = upgrade + 1
+    if lines[line].strip().startswith(('"""', "'''")) and lines[line].strip().count('"""') != 1:
+        line += 1
+
+    client = Client(binary)
+    started = time.perf_counter()
+    uri_root = root.as_uri()
+    client.request("initialize", {
+        "processId": os.getpid(),
+        "rootUri": uri_root,
+        "workspaceFolders": [{"uri": uri_root, "name": root.name}],
+        "capabilities": {"window": {"workDoneProgress": True},
+                         "textDocument": {"publishDiagnostics": {"versionSupport": True}}},
+    })
+    client.notify("initialized", {})
+    done, end = client.wait(lambda m: m.get("method") == "$/progress"
+                            and m["params"]["value"].get("kind") == "end")
+    index_ms = (done - started) * 1000
+
+    uri = target.as_uri()
+    is_ours = lambda v: (lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                         and m["params"]["uri"] == uri and m["params"].get("version") == v)
+    sent = time.perf_counter()
+    client.notify("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": text}})
+    got, first = client.wait(is_ours(1))
+    open_ms = (got - sent) * 1000
+
+    typed = "    # " + ("the quick brown fox jumps over the lazy dog. " * 100)
+    samples = []
+    version = 1
+    column = 0
+    for i in range(args.keystrokes):
+        ch = "\n" if i == 0 else typed[(i - 1) % len(typed)]
+        version += 1
+        if i == 0:
+            start = {"line": line, "character": 0}
+        else:
+            start = {"line": line, "character": column}
+        params = {"textDocument": {"uri": uri, "version": version},
+                  "contentChanges": [{"range": {"start": start, "end": start}, "text": ch}]}
+        sent = time.perf_counter()
+        client.notify("textDocument/didChange", params)
+        got, _ = client.wait(is_ours(version))
+        samples.append((got - sent) * 1000)
+        if i > 0:
+            column += utf16_len(ch)
+    client.request("shutdown")
+    client.notify("exit", None)
+    client.proc.wait(timeout=30)
+
+    result = {
+        "project": str(args.dir),
+        "file": str(target),
+        "file_lines": len(lines),
+        "migrations": sum(1 for _ in files),
+        "index_message": end["params"]["value"].get("message"),
+        "index_ms": round(index_ms, 1),
+        "open_to_diagnostics_ms": round(open_ms, 2),
+        "keystrokes": len(samples),
+        "first_diagnostics": len(first["params"]["diagnostics"]),
+        "p50_ms": round(statistics.median(samples), 2),
+        "p90_ms": round(percentile(samples, 90), 2),
+        "p99_ms": round(percentile(samples, 99), 2),
+        "max_ms": round(max(samples), 2),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['project']}: {result['migrations']} migrations, typing in "
+              f"{target.name} ({result['file_lines']} lines)")
+        print(f"  index: {result['index_ms']} ms ({result['index_message']})")
+        print(f"  didOpen → diagnostics: {result['open_to_diagnostics_ms']} ms")
+        print(f"  keystroke → diagnostics over {result['keystrokes']} keystrokes: "
+              f"p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
+              f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms")
+    if scratch:
+        scratch.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
