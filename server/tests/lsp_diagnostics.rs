@@ -260,6 +260,8 @@ fn initialization_options_carry_editor_settings() {
         neovim_capabilities(),
         Some(json!({"ignore": ["MG201"]})),
     );
+    // Neovim sends this when nothing is configured: it must not undo the options.
+    server.notify("workspace/didChangeConfiguration", json!({"settings": {}}));
     let b2_uri = server.open(&b2, 1);
     server.diagnostics_until(&b2_uri, |p| p["version"] == 1 && !has_code(p, "MG201"));
     assert_eq!(server.shutdown(), Some(0));

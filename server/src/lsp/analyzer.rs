@@ -124,6 +124,9 @@ impl Analyzer {
                     work.all = true;
                 }
                 Event::Settings(value) => {
+                    if !ClientSettings::carries_settings(&value) {
+                        continue;
+                    }
                     let mut ws = lock(&self.shared.workspace);
                     match ClientSettings::from_json(&value) {
                         Ok(settings) => {

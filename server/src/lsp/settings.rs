@@ -59,6 +59,18 @@ impl ClientSettings {
         serde_json::from_value(Value::Object(cleaned)).map_err(|e| format!("editor settings: {e}"))
     }
 
+    /// Whether a `didChangeConfiguration` says anything: clients (Neovim)
+    /// send `{"settings": {}}` or `null` when nothing is configured, which
+    /// must not wipe out the `initializationOptions`.
+    pub fn carries_settings(value: &Value) -> bool {
+        let value = value.get("settings").unwrap_or(value);
+        match value {
+            Value::Null => false,
+            Value::Object(map) => !map.is_empty(),
+            _ => true,
+        }
+    }
+
     /// Adds these settings to a configuration read from the file.
     pub fn apply(&self, config: &mut Config) -> Result<(), String> {
         let where_ = "editor settings";
@@ -122,6 +134,13 @@ mod tests {
             ClientSettings::from_json(&Value::Null).unwrap(),
             ClientSettings::default()
         );
+    }
+
+    #[test]
+    fn empty_notifications_carry_nothing() {
+        assert!(!ClientSettings::carries_settings(&json!({"settings": {}})));
+        assert!(!ClientSettings::carries_settings(&json!({"settings": null})));
+        assert!(ClientSettings::carries_settings(&json!({"settings": {"alembicLsp": {}}})));
     }
 
     #[test]
