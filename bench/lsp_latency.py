@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Keystroke → publishDiagnostics latency of the alembic-lsp language server.
 
-usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--bin PATH] [--json]
+usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstring]
+                         [--bin PATH] [--json]
 
   DIR          an Alembic project (a folder with alembic.ini), or a versions folder
                (a throwaway project pointing at it is made in a temporary folder)
   --file       the migration to type in (default: the longest one)
   --keystrokes how many characters to type (default 300)
+  --where      upgrade (default): a comment line inside upgrade(), the usual edit;
+               docstring: the end of the docstring's first line, above the revision
+               variables, so every keystroke moves their ranges and rebuilds the graph
   --bin        the server binary (default: $ALEMBIC_LSP_BIN, else target/release/alembic-lsp)
   --json       print the numbers as JSON instead of a table
 
@@ -106,6 +110,7 @@ def main():
     ap.add_argument("dir", type=Path)
     ap.add_argument("--file", type=Path)
     ap.add_argument("--keystrokes", type=int, default=300)
+    ap.add_argument("--where", choices=["upgrade", "docstring"], default="upgrade")
     ap.add_argument("--bin")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -160,23 +165,25 @@ def main():
     open_ms = (got - sent) * 1000
 
     typed = "    # " + ("the quick brown fox jumps over the lazy dog. " * 100)
+    if args.where == "docstring":
+        # Append to the first line (the message), no new line first.
+        line, column, typed = 0, utf16_len(lines[0]), typed.lstrip(" #")
+    else:
+        column = 0
     samples = []
     version = 1
-    column = 0
     for i in range(args.keystrokes):
-        ch = "\n" if i == 0 else typed[(i - 1) % len(typed)]
+        new_line = i == 0 and args.where == "upgrade"
+        ch = "\n" if new_line else typed[(i - 1 if args.where == "upgrade" else i) % len(typed)]
         version += 1
-        if i == 0:
-            start = {"line": line, "character": 0}
-        else:
-            start = {"line": line, "character": column}
+        start = {"line": line, "character": 0 if new_line else column}
         params = {"textDocument": {"uri": uri, "version": version},
                   "contentChanges": [{"range": {"start": start, "end": start}, "text": ch}]}
         sent = time.perf_counter()
         client.notify("textDocument/didChange", params)
         got, _ = client.wait(is_ours(version))
         samples.append((got - sent) * 1000)
-        if i > 0:
+        if not new_line:
             column += utf16_len(ch)
     client.request("shutdown")
     client.notify("exit", None)
@@ -190,6 +197,7 @@ def main():
         "index_message": end["params"]["value"].get("message"),
         "index_ms": round(index_ms, 1),
         "open_to_diagnostics_ms": round(open_ms, 2),
+        "where": args.where,
         "keystrokes": len(samples),
         "first_diagnostics": len(first["params"]["diagnostics"]),
         "p50_ms": round(statistics.median(samples), 2),
@@ -204,7 +212,7 @@ def main():
               f"{target.name} ({result['file_lines']} lines)")
         print(f"  index: {result['index_ms']} ms ({result['index_message']})")
         print(f"  didOpen → diagnostics: {result['open_to_diagnostics_ms']} ms")
-        print(f"  keystroke → diagnostics over {result['keystrokes']} keystrokes: "
+        print(f"  keystroke ({args.where}) → diagnostics over {result['keystrokes']} keystrokes: "
               f"p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
               f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms")
     if scratch:

@@ -68,6 +68,15 @@ pub struct Analyzer {
     last_published: HashMap<u64, Arc<Snapshot>>,
     last_config_check: Option<Instant>,
     progress_tokens: u32,
+    indexing: Option<Indexing>,
+}
+
+/// The workspace index under way: reported done after its first analysis.
+struct Indexing {
+    progress: Option<NumberOrString>,
+    started: Instant,
+    files: usize,
+    projects: usize,
 }
 
 /// What one batch of events asks for.
@@ -92,6 +101,7 @@ impl Analyzer {
             last_published: HashMap::new(),
             last_config_check: None,
             progress_tokens: 0,
+            indexing: None,
         }
     }
 
@@ -277,6 +287,7 @@ impl Analyzer {
         for snapshot in &snapshots {
             self.publish_snapshot(snapshot);
         }
+        self.finish_indexing();
         for uri in work.orphans {
             if self
                 .published
@@ -399,13 +410,31 @@ impl Analyzer {
             }
             files += self.load_project(spec, &folder, warnings);
         }
+        if let Some(token) = &progress {
+            self.report_progress(token, format!("analysing {files} migrations"), 90);
+        }
+        // Ended once the first analysis is published (see `process`).
+        self.indexing = Some(Indexing {
+            progress,
+            started,
+            files,
+            projects: total,
+        });
+    }
+
+    fn finish_indexing(&mut self) {
+        let Some(indexing) = self.indexing.take() else {
+            return;
+        };
         let message = format!(
-            "{files} migrations in {total} project{} ({} ms)",
-            if total == 1 { "" } else { "s" },
-            started.elapsed().as_millis()
+            "{} migrations in {} project{} ({} ms)",
+            indexing.files,
+            indexing.projects,
+            if indexing.projects == 1 { "" } else { "s" },
+            indexing.started.elapsed().as_millis()
         );
         self.log(MessageType::INFO, format!("indexed {message}"));
-        if let Some(token) = progress {
+        if let Some(token) = indexing.progress {
             self.end_progress(token, message);
         }
     }

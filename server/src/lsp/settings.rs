@@ -139,8 +139,12 @@ mod tests {
     #[test]
     fn empty_notifications_carry_nothing() {
         assert!(!ClientSettings::carries_settings(&json!({"settings": {}})));
-        assert!(!ClientSettings::carries_settings(&json!({"settings": null})));
-        assert!(ClientSettings::carries_settings(&json!({"settings": {"alembicLsp": {}}})));
+        assert!(!ClientSettings::carries_settings(
+            &json!({"settings": null})
+        ));
+        assert!(ClientSettings::carries_settings(
+            &json!({"settings": {"alembicLsp": {}}})
+        ));
     }
 
     #[test]
