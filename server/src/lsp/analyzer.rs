@@ -52,7 +52,7 @@ pub enum Event {
 struct Published {
     version: Option<i32>,
     source: Arc<MigrationFile>,
-    findings: Vec<Diagnostic>,
+    findings: Arc<Vec<Diagnostic>>,
     sent: Vec<lsp::Diagnostic>,
 }
 
@@ -313,7 +313,7 @@ impl Analyzer {
                 let old = &p.files[i];
                 if Arc::ptr_eq(&old.source, &file.source)
                     && old.version == file.version
-                    && p.diagnostics[i] == *findings
+                    && (Arc::ptr_eq(&p.diagnostics[i], findings) || p.diagnostics[i] == *findings)
                 {
                     continue;
                 }
@@ -323,7 +323,7 @@ impl Analyzer {
             let unchanged = published.is_some_and(|p| {
                 p.version == file.version
                     && Arc::ptr_eq(&p.source, &file.source)
-                    && p.findings == *findings
+                    && (Arc::ptr_eq(&p.findings, findings) || p.findings == *findings)
             });
             if unchanged || (published.is_none() && findings.is_empty() && file.version.is_none()) {
                 continue;

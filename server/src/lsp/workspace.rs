@@ -167,12 +167,13 @@ pub struct Snapshot {
     /// The files whose text came from open documents.
     open_files: Vec<usize>,
     pub graph: Arc<RevisionGraph>,
-    /// The graph rules' findings, as `(file, finding)`.
-    graph_findings: Arc<Vec<(usize, Diagnostic)>>,
+    /// The graph rules' findings, per file.
+    graph_findings: Arc<Vec<Vec<Diagnostic>>>,
     /// Each file's own findings (without the graph's).
     own_findings: Vec<Arc<Vec<Diagnostic>>>,
-    /// Both, merged: what is published.
-    pub diagnostics: Vec<Vec<Diagnostic>>,
+    /// Both, merged: what is published. Shared with the previous snapshot
+    /// for the files that did not change.
+    pub diagnostics: Vec<Arc<Vec<Diagnostic>>>,
     pub config: Arc<Config>,
 }
 
@@ -614,7 +615,12 @@ impl ProjectState {
             _ => {
                 let inputs: Vec<FileInput> = files.iter().map(file_input).collect();
                 let graph = project::build_graph(&inputs);
-                let findings = project::graph_diagnostics(&graph, &inputs, &config);
+                let mut findings = vec![Vec::new(); files.len()];
+                for (file, d) in project::graph_diagnostics(&graph, &inputs, &config) {
+                    if let Some(list) = findings.get_mut(file) {
+                        list.push(d);
+                    }
+                }
                 let index = match same_files {
                     Some(p) => p.index.clone(),
                     None => Arc::new(
@@ -628,10 +634,21 @@ impl ProjectState {
                 (index, Arc::new(graph), Arc::new(findings))
             }
         };
-        let merged = project::merge_diagnostics(
-            own_findings.iter().map(|d| d.as_ref().clone()).collect(),
-            graph_findings.as_ref().clone(),
-        );
+        let graph_reused = same_files.filter(|p| Arc::ptr_eq(&p.graph_findings, &graph_findings));
+        let merged = own_findings
+            .iter()
+            .enumerate()
+            .map(|(i, own)| {
+                if let Some(p) = graph_reused {
+                    if Arc::ptr_eq(&p.own_findings[i], own) {
+                        return p.diagnostics[i].clone();
+                    }
+                }
+                let graph = graph_findings[i].iter().map(|d| (0, d.clone())).collect();
+                let merged = project::merge_diagnostics(vec![own.as_ref().clone()], graph);
+                Arc::new(merged.into_iter().next().unwrap_or_default())
+            })
+            .collect();
         let open_files = (0..files.len())
             .filter(|&i| files[i].version.is_some())
             .collect();
@@ -898,7 +915,7 @@ mod tests {
         let docs = Documents::default();
         let snapshot = project.fresh_snapshot(&docs);
         assert_eq!(snapshot.graph.heads.len(), 1);
-        assert!(snapshot.diagnostics.iter().all(Vec::is_empty));
+        assert!(snapshot.diagnostics.iter().all(|d| d.is_empty()));
 
         let uri = path_uri(&versions.join("c.py")).unwrap();
         docs.open(
