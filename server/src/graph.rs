@@ -5,6 +5,7 @@
 //! `../shared/alembic-semantics` is a test of this module.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::migration::IdLit;
 
@@ -32,8 +33,8 @@ pub struct Revision {
     pub dependents: Vec<usize>,
     pub parents: Vec<usize>,
     pub dependencies: Vec<usize>,
-    /// Labels declared here and propagated from relatives.
-    pub branch_labels: BTreeSet<String>,
+    /// Labels declared here and propagated from relatives (shared along chains).
+    pub branch_labels: Arc<BTreeSet<String>>,
 }
 
 impl Revision {
@@ -147,7 +148,7 @@ impl RevisionGraph {
                 dependents: Vec::new(),
                 parents: Vec::new(),
                 dependencies: Vec::new(),
-                branch_labels: BTreeSet::new(),
+                branch_labels: Arc::default(),
             })
             .collect();
         graph.check_each_revision();
@@ -271,7 +272,7 @@ impl RevisionGraph {
                         .get(&name.value)
                         .or_else(|| labels.get(&name.value))
                     {
-                        Some(&target) => parents.push(target),
+                        Some(&target) => push_unique(&mut parents, target),
                         None => self.problems.push(GraphProblem::Missing {
                             revision: index,
                             name: name.clone(),
@@ -356,19 +357,18 @@ impl RevisionGraph {
             let members: Vec<usize> = if heads.is_empty() || bases.is_empty() {
                 self.by_id.values().copied().collect()
             } else {
-                let down = self.reach(heads, |r| {
+                let down = self.reach(heads, |r, todo| {
+                    todo.extend(&r.parents);
                     if through_depends_on {
-                        r.parents.iter().chain(&r.dependencies).copied().collect()
-                    } else {
-                        r.parents.clone()
+                        todo.extend(&r.dependencies);
                     }
                 });
-                let up = self.reach(&bases, |r| {
-                    if through_depends_on {
-                        r.dependents.clone()
+                let up = self.reach(&bases, |r, todo| {
+                    todo.extend(if through_depends_on {
+                        &r.dependents
                     } else {
-                        r.children.clone()
-                    }
+                        &r.children
+                    });
                 });
                 let space: HashSet<&str> = down
                     .intersection(&up)
@@ -393,14 +393,13 @@ impl RevisionGraph {
         }
     }
 
-    fn reach(&self, from: &[usize], next: impl Fn(&Revision) -> Vec<usize>) -> HashSet<usize> {
-        let mut seen = HashSet::new();
+    fn reach(&self, from: &[usize], next: impl Fn(&Revision, &mut Vec<usize>)) -> HashSet<usize> {
+        let mut seen = HashSet::with_capacity(self.revisions.len());
         let mut todo: Vec<usize> = from.to_vec();
         while let Some(i) = todo.pop() {
-            if !seen.insert(i) {
-                continue;
+            if seen.insert(i) {
+                next(&self.revisions[i], &mut todo);
             }
-            todo.extend(next(&self.revisions[i]));
         }
         seen
     }
@@ -408,7 +407,46 @@ impl RevisionGraph {
     /// `_add_branches`: a label applies to its revision, every descendant,
     /// and ancestors back to (not including) a branch or merge point.
     fn propagate_labels(&mut self) {
-        for index in 0..self.revisions.len() {
+        // Descendants: in topological order, a revision's labels are its own
+        // plus its parents' (a chain shares one set until a label is added).
+        let n = self.revisions.len();
+        let mut pending: Vec<usize> = self.revisions.iter().map(|r| r.parents.len()).collect();
+        let mut todo: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let empty = Arc::new(BTreeSet::new());
+        let mut sets: Vec<Option<Arc<BTreeSet<String>>>> = vec![None; n];
+        while let Some(i) = todo.pop() {
+            let rev = &self.revisions[i];
+            let mut set = match rev.parents.as_slice() {
+                [] => empty.clone(),
+                [only] => sets[*only].clone().unwrap_or_else(|| empty.clone()),
+                many => {
+                    let mut union = BTreeSet::new();
+                    for p in many {
+                        if let Some(s) = &sets[*p] {
+                            union.extend(s.iter().cloned());
+                        }
+                    }
+                    Arc::new(union)
+                }
+            };
+            for label in rev.input.branch_labels.iter().flatten() {
+                if !set.contains(&label.value) {
+                    Arc::make_mut(&mut set).insert(label.value.clone());
+                }
+            }
+            sets[i] = Some(set);
+            for &child in &self.revisions[i].children {
+                pending[child] -= 1;
+                if pending[child] == 0 {
+                    todo.push(child);
+                }
+            }
+        }
+        for (rev, set) in self.revisions.iter_mut().zip(sets) {
+            rev.branch_labels = set.unwrap_or_else(|| empty.clone());
+        }
+        // Ancestors: back to (not including) a branch or merge point.
+        for index in 0..n {
             let labels: Vec<String> = self.revisions[index]
                 .input
                 .branch_labels
@@ -419,23 +457,18 @@ impl RevisionGraph {
             if labels.is_empty() {
                 continue;
             }
-            for node in self.reach(&[index], |r| r.children.clone()) {
-                self.revisions[node]
-                    .branch_labels
-                    .extend(labels.iter().cloned());
-            }
             let mut parent = Some(index);
             let mut steps = 0;
             while let Some(p) = parent {
                 let rev = &self.revisions[p];
-                if rev.dependents.len() > 1 || rev.is_merge_point() || steps > self.revisions.len()
-                {
+                if rev.dependents.len() > 1 || rev.is_merge_point() || steps > n {
                     break;
                 }
                 steps += 1;
-                self.revisions[p]
-                    .branch_labels
-                    .extend(labels.iter().cloned());
+                if labels.iter().any(|l| !rev.branch_labels.contains(l)) {
+                    Arc::make_mut(&mut self.revisions[p].branch_labels)
+                        .extend(labels.iter().cloned());
+                }
                 parent = self.revisions[p].parents.first().copied();
             }
         }
