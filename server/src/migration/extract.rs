@@ -97,9 +97,19 @@ impl Walker<'_> {
                         }
                     }
                 }
-                "import_statement" | "import_from_statement" => self.import(stmt),
-                "future_import_statement" if text(stmt, self.source).contains("annotations") => {
-                    self.future_annotations = true;
+                "import_statement" | "import_from_statement" => {
+                    if depth == 0 {
+                        self.file.imports_end = Some(stmt.end_byte());
+                    }
+                    self.import(stmt);
+                }
+                "future_import_statement" => {
+                    if depth == 0 {
+                        self.file.imports_end = Some(stmt.end_byte());
+                    }
+                    if text(stmt, self.source).contains("annotations") {
+                        self.future_annotations = true;
+                    }
                 }
                 "function_definition" | "class_definition" => self.bind_def(stmt),
                 "decorated_definition" => {

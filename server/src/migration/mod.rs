@@ -124,6 +124,8 @@ pub struct MigrationFile {
     pub import_failures: Vec<ImportFailure>,
     /// Local name → what it was imported as (`sa` → `sqlalchemy`).
     pub imports: HashMap<String, String>,
+    /// The end of the last module-level `import` (where a fix adds one).
+    pub imports_end: Option<usize>,
 }
 
 impl MigrationFile {
@@ -159,6 +161,7 @@ impl MigrationFile {
             comments: Vec::new(),
             import_failures: Vec::new(),
             imports: HashMap::new(),
+            imports_end: None,
             text: String::new(),
         };
         extract::module_level(&mut file, &text, tree);
