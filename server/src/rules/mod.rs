@@ -30,13 +30,20 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod sql;
 pub mod tags;
+mod rewrite;
+mod upgrade;
 
 mod mg001_syntax_error;
 mod mg002_dynamic_revision;
 mod mg003_missing_upgrade;
 mod mg004_missing_revision;
 mod mg005_import_error;
+mod mg101_destructive_unapproved;
+mod mg102_empty_unallowed;
+mod mg103_backfill_unacknowledged;
+mod mg104_type_change_unapproved;
 mod mg201_multiple_heads;
 mod mg202_unknown_revision;
 mod mg203_duplicate_revision;
@@ -44,6 +51,14 @@ mod mg204_revision_cycle;
 mod mg205_header_mismatch;
 mod mg206_branch_label_conflict;
 mod mg207_invalid_revision_id;
+mod mg301_index_not_concurrent;
+mod mg302_concurrent_in_transaction;
+mod mg303_drop_index_not_concurrent;
+mod mg304_constraint_validates;
+mod mg305_unique_constraint_locks;
+mod mg306_rename;
+mod mg307_volatile_default;
+mod mg401_irreversible_downgrade;
 pub mod mg402_one_migration_per_change;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -87,6 +102,12 @@ pub static ALL: &[&Rule] = &[
     &mg003_missing_upgrade::RULE,
     &mg004_missing_revision::RULE,
     &mg005_import_error::RULE,
+    &mg101_destructive_unapproved::RULE,
+    &mg102_empty_unallowed::RULE,
+    &mg103_backfill_unacknowledged::RULE,
+    &mg104_type_change_unapproved::RULE,
+    &tags::MALFORMED_TAG,
+    &tags::UNUSED_TAG,
     &mg201_multiple_heads::RULE,
     &mg202_unknown_revision::RULE,
     &mg203_duplicate_revision::RULE,
@@ -94,6 +115,14 @@ pub static ALL: &[&Rule] = &[
     &mg205_header_mismatch::RULE,
     &mg206_branch_label_conflict::RULE,
     &mg207_invalid_revision_id::RULE,
+    &mg301_index_not_concurrent::RULE,
+    &mg302_concurrent_in_transaction::RULE,
+    &mg303_drop_index_not_concurrent::RULE,
+    &mg304_constraint_validates::RULE,
+    &mg305_unique_constraint_locks::RULE,
+    &mg306_rename::RULE,
+    &mg307_volatile_default::RULE,
+    &mg401_irreversible_downgrade::RULE,
     &mg402_one_migration_per_change::RULE,
 ];
 
@@ -120,6 +149,19 @@ pub fn check_file(ctx: &FileContext) -> Vec<Diagnostic> {
     mg004_missing_revision::check(ctx, &mut out);
     mg005_import_error::check(ctx, &mut out);
     mg205_header_mismatch::check(ctx, &mut out);
+    mg102_empty_unallowed::check(ctx, &mut out);
+    let upgrade = upgrade::Upgrade::of(ctx.file);
+    mg101_destructive_unapproved::check(ctx, &upgrade, &mut out);
+    mg103_backfill_unacknowledged::check(ctx, &upgrade, &mut out);
+    mg104_type_change_unapproved::check(ctx, &upgrade, &mut out);
+    mg301_index_not_concurrent::check(ctx, &upgrade, &mut out);
+    mg302_concurrent_in_transaction::check(ctx, &upgrade, &mut out);
+    mg303_drop_index_not_concurrent::check(ctx, &upgrade, &mut out);
+    mg304_constraint_validates::check(ctx, &upgrade, &mut out);
+    mg305_unique_constraint_locks::check(ctx, &upgrade, &mut out);
+    mg306_rename::check(ctx, &upgrade, &mut out);
+    mg307_volatile_default::check(ctx, &upgrade, &mut out);
+    mg401_irreversible_downgrade::check(ctx, &upgrade, &mut out);
     tags::resolve_approvals(ctx, &mut out);
     finish(ctx.config, out)
 }
