@@ -45,7 +45,7 @@ declare_rule! {
         name: "backfill-unacknowledged",
         severity: Error,
         tag: Some("backfill: ok"),
-        summary: "a NOT NULL column or constraint on an existing table without acknowledgement",
+        summary: "a NOT NULL column (add_column, alter_column nullable=False) in upgrade without acknowledgement",
     };
 }
 
