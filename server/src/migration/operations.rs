@@ -39,9 +39,18 @@ impl Expr {
         }
     }
 
+    /// The string value: a literal, or a name wrapped in `op.f("ix_a")`,
+    /// `conv(...)` or `quoted_name(...)` (naming-convention markers, which
+    /// are `str` subclasses).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Expr::Str(s) => Some(&s.value),
+            Expr::Call(c) if matches!(c.callee_name(), "f" | "conv" | "quoted_name") => {
+                match c.args.first()? {
+                    Expr::Str(s) => Some(&s.value),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
