@@ -52,7 +52,7 @@ declare_rule! {
 pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
         let table = op.table().unwrap_or("?");
-        if upgrade.is_new_table(op.function, op.call.range.start, op.table()) {
+        if upgrade.is_new(op) {
             continue;
         }
         let message = match op.method.as_str() {

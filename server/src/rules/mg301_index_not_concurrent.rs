@@ -51,7 +51,7 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             || op
                 .kwarg("postgresql_concurrently")
                 .is_some_and(Expr::is_true)
-            || upgrade.is_new_table(op.function, op.call.range.start, op.table())
+            || upgrade.is_new(op)
         {
             continue;
         }

@@ -52,8 +52,8 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             || op
                 .kwarg("postgresql_concurrently")
                 .is_some_and(Expr::is_true)
-            || upgrade.is_new_table(op.function, at, op.table())
-            || upgrade.is_new_index(op.function, at, index)
+            || upgrade.is_new(op)
+            || upgrade.is_new_index(op.function, at, op.arg("index_name"))
         {
             continue;
         }
@@ -75,7 +75,7 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
         for change in &sql.changes {
             if change.kind != ChangeKind::DropIndex
                 || change.concurrently
-                || upgrade.is_new_index(
+                || upgrade.is_new_sql_index(
                     sql.op.function,
                     change.range.start,
                     change.index.as_deref(),

@@ -54,9 +54,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             "create_check_constraint" => "check constraint",
             _ => continue,
         };
-        if op.kwarg("postgresql_not_valid").is_some_and(Expr::is_true)
-            || upgrade.is_new_table(op.function, op.call.range.start, op.table())
-        {
+        if op.kwarg("postgresql_not_valid").is_some_and(Expr::is_true) || upgrade.is_new(op) {
             continue;
         }
         let mut d = Diagnostic::new(

@@ -50,7 +50,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             "create_primary_key" => "primary key",
             _ => continue,
         };
-        if upgrade.is_new_table(op.function, op.call.range.start, op.table()) {
+        if upgrade.is_new(op) {
             continue;
         }
         out.push(Diagnostic::new(

@@ -65,7 +65,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             }
             _ => continue,
         };
-        if upgrade.is_new_table(op.function, op.call.range.start, op.table()) {
+        if upgrade.is_new(op) {
             continue;
         }
         out.push(Diagnostic::new(&RULE, op.call.range, message));

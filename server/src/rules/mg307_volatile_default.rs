@@ -54,9 +54,7 @@ const VOLATILE: &[&str] = &[
 
 pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
-        if op.method != "add_column"
-            || upgrade.is_new_table(op.function, op.call.range.start, op.table())
-        {
+        if op.method != "add_column" || upgrade.is_new(op) {
             continue;
         }
         let Some(column) = op.arg("column").and_then(Expr::as_call) else {

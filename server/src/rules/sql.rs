@@ -577,8 +577,13 @@ fn alter_table_clause(clause: &[Tok]) -> Option<SqlChange> {
     };
     let first = word(0)?;
     let kind = match first.as_str() {
+        // PostgreSQL drops a column or a constraint; the other forms are
+        // MySQL's (`DROP PRIMARY KEY`, `DROP INDEX`, …).
         "DROP" => match word(1).as_deref() {
-            Some("CONSTRAINT") => return None,
+            Some(
+                "CONSTRAINT" | "PRIMARY" | "FOREIGN" | "INDEX" | "KEY" | "CHECK" | "PARTITION"
+                | "DEFAULT" | "TRIGGER",
+            ) => return None,
             _ => ChangeKind::DropColumn,
         },
         "ALTER" => {
@@ -742,6 +747,22 @@ mod tests {
         let found = kinds("DO $$ BEGIN DROP TABLE x; END $$; DROP TABLE y");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].1.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn mysql_drops_are_not_columns() {
+        let found = kinds("ALTER TABLE `t` DROP INDEX `uq_a`, DROP PRIMARY KEY, DROP legacy, ADD UNIQUE `uq_b` (b)");
+        let summary: Vec<_> = found.iter().map(|f| (f.0, f.3.as_str())).collect();
+        assert_eq!(
+            summary,
+            [
+                (ChangeKind::DropColumn, "DROP legacy"),
+                (
+                    ChangeKind::AddConstraint(ConstraintKind::Unique),
+                    "ADD UNIQUE `uq_b` (b)"
+                ),
+            ]
+        );
     }
 
     #[test]
