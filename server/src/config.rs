@@ -102,9 +102,21 @@ impl Config {
             None if is_pyproject => toml::Value::Table(toml::Table::new()),
             None => toml::Value::Table(value),
         };
-        let raw: RawConfig = table.try_into().map_err(|e: toml::de::Error| {
+        let raw: RawConfig = table.clone().try_into().map_err(|e: toml::de::Error| {
+            // A type error does not say which key it is about: find the key
+            // whose value alone fails.
+            let key = table.as_table().and_then(|t| {
+                t.iter().find_map(|(k, v)| {
+                    let alone = toml::Table::from_iter([(k.clone(), v.clone())]);
+                    toml::Value::Table(alone)
+                        .try_into::<RawConfig>()
+                        .is_err()
+                        .then(|| format!("{k}: "))
+                })
+            });
             ConfigError(format!(
-                "{where_}: [tool.alembic-lsp]: {}",
+                "{where_}: [tool.alembic-lsp]: {}{}",
+                key.unwrap_or_default(),
                 e.message().trim()
             ))
         })?;
