@@ -30,9 +30,9 @@ macro_rules! declare_rule {
     };
 }
 
+mod rewrite;
 pub mod sql;
 pub mod tags;
-mod rewrite;
 mod upgrade;
 
 mod mg001_syntax_error;
