@@ -727,7 +727,9 @@ mod tests {
             "ALTER TABLE t RENAME TO u; ALTER TABLE t RENAME COLUMN a TO b; \
              ALTER TABLE t RENAME CONSTRAINT a TO b; ALTER INDEX i RENAME TO j; \
              UPDATE t SET a = 1; REINDEX INDEX CONCURRENTLY i; \
-             ALTER TABLE t ALTER COLUMN a SET DEFAULT 1",
+             ALTER TABLE t ALTER COLUMN a SET DEFAULT 1; \
+             ALTER TABLE t DETACH PARTITION p CONCURRENTLY; \
+             REFRESH MATERIALIZED VIEW CONCURRENTLY v",
         );
         let summary: Vec<_> = found.iter().map(|f| f.0).collect();
         assert_eq!(
@@ -735,7 +737,8 @@ mod tests {
             [
                 ChangeKind::Rename,
                 ChangeKind::Rename,
-                ChangeKind::OtherConcurrent
+                ChangeKind::OtherConcurrent,
+                ChangeKind::OtherConcurrent,
             ]
         );
     }
