@@ -214,22 +214,35 @@ pub fn analyse(sql: &str) -> Analysis {
     };
     let locations = Locations::new(sql);
     let mut analysis = Analysis::default();
-    let mut start = 0;
-    while start < tokens.len() {
-        let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens[start..].to_vec());
+    // One parser over all the tokens; `base` is the index of its first token
+    // in `tokens` (it restarts after a statement it rejected, in the rare
+    // case it read past that statement's end).
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens.clone());
+    let mut base = 0;
+    loop {
         while parser.consume_token(&Token::SemiColon) {}
         if parser.peek_token().token == Token::EOF {
             break;
         }
-        let from = start + parser.index();
+        let from = base + parser.index();
         let parsed = parser
             .parse_statement()
             .ok()
             .filter(|_| matches!(parser.peek_token().token, Token::SemiColon | Token::EOF));
         let to = match parsed {
-            Some(_) => (start + parser.index()).min(tokens.len()),
+            Some(_) => (base + parser.index()).min(tokens.len()),
             None => next_delimiter(&tokens, from),
         };
+        if parsed.is_none() {
+            if base + parser.index() <= to {
+                while base + parser.index() < to {
+                    parser.next_token_no_skip();
+                }
+            } else {
+                parser = Parser::new(&dialect).with_tokens_with_locations(tokens[to..].to_vec());
+                base = to;
+            }
+        }
         let toks = significant(&tokens[from..to], &locations);
         if !toks.is_empty() {
             analysis.statement_count += 1;
@@ -244,7 +257,9 @@ pub fn analyse(sql: &str) -> Analysis {
                 c
             }));
         }
-        start = to.max(from + 1);
+        if to >= tokens.len() {
+            break;
+        }
     }
     analysis
 }
@@ -766,6 +781,14 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn many_statements_are_linear() {
+        let sql = "INSERT INTO t VALUES (1); nonsense here; ".repeat(5000) + "DROP TABLE t";
+        let analysis = analyse(&sql);
+        assert_eq!(analysis.statement_count, 10_001);
+        assert_eq!(analysis.changes.len(), 1);
     }
 
     #[test]
