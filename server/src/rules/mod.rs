@@ -31,7 +31,7 @@ macro_rules! declare_rule {
 }
 
 mod rewrite;
-pub mod sql;
+mod sql;
 pub mod tags;
 mod upgrade;
 

@@ -20,7 +20,6 @@ use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use crate::migration::{Expr, OpCall};
 use crate::position::TextRange;
-use crate::syntax::pystring::StringLiteral;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConstraintKind {
@@ -84,7 +83,6 @@ pub struct SqlChange {
 #[derive(Debug)]
 pub struct ExecutedSql<'a> {
     pub op: &'a OpCall,
-    pub literal: &'a StringLiteral,
     /// The number of statements in the string.
     pub statement_count: usize,
     /// Whether a statement creates, alters or drops something.
@@ -129,7 +127,6 @@ impl<'a> ExecutedSql<'a> {
         }
         Some(ExecutedSql {
             op,
-            literal,
             statement_count,
             ddl,
             changes,
