@@ -169,3 +169,57 @@ pub fn call_helper(file: &MigrationFile, op: &OpCall, helper: &str) -> Option<Fi
         edits,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+        edits.sort_by_key(|e| std::cmp::Reverse(e.range.start));
+        let mut text = text.to_owned();
+        for e in edits {
+            text.replace_range(e.range.start..e.range.end, &e.new_text);
+        }
+        text
+    }
+
+    fn wrapped(source: &str) -> Option<String> {
+        let file = MigrationFile::parse(source.to_owned());
+        let op = file.ops.iter().find(|o| o.method == "execute")?;
+        wrap_in_autocommit(&file, op).map(|edits| apply(source, edits))
+    }
+
+    #[test]
+    fn wrapping_moves_the_comments_above_and_keeps_strings() {
+        let source = "from alembic import op\n\ndef upgrade():\n    # destructive: approved\n    op.execute(\"\"\"\nDROP INDEX ix\n\"\"\")  # why\n";
+        assert_eq!(
+            wrapped(source).unwrap(),
+            "from alembic import op\n\ndef upgrade():\n    with op.get_context().autocommit_block():\n        # destructive: approved\n        op.execute(\"\"\"\nDROP INDEX ix\n\"\"\")  # why\n"
+        );
+    }
+
+    #[test]
+    fn no_wrap_for_shared_lines_or_batch_operations() {
+        assert_eq!(wrapped("from alembic import op\n\ndef upgrade():\n    x = 1; op.execute(\"DROP INDEX ix\")\n"), None);
+        assert_eq!(wrapped("from alembic import op\n\ndef upgrade():\n    op.execute(\"DROP INDEX ix\"); x = 1\n"), None);
+        assert_eq!(
+            wrapped("from alembic import op\n\ndef upgrade():\n    with op.batch_alter_table(\"t\") as b:\n        b.execute(\"DROP INDEX ix\")\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn keyword_argument_is_added_or_set() {
+        let source = "from alembic import op\n\ndef upgrade():\n    op.create_index(\"ix\", \"t\", [\"a\"],)\n    op.drop_index(\"ix\", postgresql_concurrently=False)\n";
+        let file = MigrationFile::parse(source.to_owned());
+        let edits: Vec<Edit> = file
+            .ops
+            .iter()
+            .filter_map(|op| set_true(op, "postgresql_concurrently"))
+            .collect();
+        assert_eq!(
+            apply(source, edits),
+            "from alembic import op\n\ndef upgrade():\n    op.create_index(\"ix\", \"t\", [\"a\"], postgresql_concurrently=True,)\n    op.drop_index(\"ix\", postgresql_concurrently=True)\n"
+        );
+    }
+}
