@@ -47,13 +47,10 @@ declare_rule! {
 pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
         let what = match op.method.as_str() {
-            "drop_table" => format!("table `{}`", op.table().unwrap_or("?")),
+            "drop_table" => format!("table `{}`", upgrade.table_name(op)),
             "drop_column" => {
-                let column = op
-                    .arg("column_name")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("?");
-                format!("column `{}.{column}`", op.table().unwrap_or("?"))
+                let column = upgrade.show(op.arg("column_name"));
+                format!("column `{}.{column}`", upgrade.table_name(op))
             }
             _ => continue,
         };

@@ -51,13 +51,13 @@ declare_rule! {
 
 pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
-        let table = op.table().unwrap_or("?");
+        let table = upgrade.table_name(op);
         if upgrade.is_new(op) {
             continue;
         }
         let message = match op.method.as_str() {
             "alter_column" if matches!(op.kwarg("nullable"), Some(Expr::Bool(false, _))) => {
-                let column = op.arg("column_name").and_then(Expr::as_str).unwrap_or("?");
+                let column = upgrade.show(op.arg("column_name"));
                 format!(
                     "`{}` sets `{table}.{column}` NOT NULL: it fails if any row still holds NULL (checked under an ACCESS EXCLUSIVE lock); acknowledge the backfill",
                     op.display_name()
@@ -77,7 +77,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
                 if !not_null {
                     continue;
                 }
-                let name = column.args.first().and_then(Expr::as_str).unwrap_or("?");
+                let name = upgrade.show(column.args.first());
                 let has_default = column
                     .kwarg("server_default")
                     .is_some_and(|d| !matches!(d, Expr::None(_)));

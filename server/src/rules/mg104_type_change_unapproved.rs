@@ -51,7 +51,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
         {
             continue;
         }
-        let column = op.arg("column_name").and_then(Expr::as_str).unwrap_or("?");
+        let column = upgrade.show(op.arg("column_name"));
         out.push(
             Diagnostic::new(
                 &RULE,
@@ -59,7 +59,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
                 format!(
                     "`{}` changes the type of `{}.{column}`: it may rewrite the table under an ACCESS EXCLUSIVE lock; it needs approval",
                     op.display_name(),
-                    op.table().unwrap_or("?")
+                    upgrade.table_name(op)
                 ),
             )
             .anchored_to_statement(op.statement_range),

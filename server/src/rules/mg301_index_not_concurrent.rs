@@ -55,8 +55,8 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
         {
             continue;
         }
-        let index = op.arg("index_name").and_then(Expr::as_str).unwrap_or("?");
-        let table = op.table().unwrap_or("?");
+        let index = upgrade.show(op.arg("index_name"));
+        let table = upgrade.table_name(op);
         let mut d = Diagnostic::new(
             &RULE,
             op.call.range,

@@ -47,7 +47,6 @@ declare_rule! {
 pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
         let at = op.call.range.start;
-        let index = op.arg("index_name").and_then(Expr::as_str);
         if op.method != "drop_index"
             || op
                 .kwarg("postgresql_concurrently")
@@ -63,7 +62,7 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             format!(
                 "`{}` drops index `{}` without CONCURRENTLY: it waits for, and then blocks, every query on the table",
                 op.display_name(),
-                index.unwrap_or("?")
+                upgrade.show(op.arg("index_name"))
             ),
         );
         if let Some(fix) = concurrently_in_autocommit(ctx, op) {

@@ -63,7 +63,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             format!(
                 "`{}` validates the new {what} against every row of `{}` while blocking writes: add it NOT VALID and validate later",
                 op.display_name(),
-                op.table().unwrap_or("?")
+                upgrade.table_name(op)
             ),
         );
         if let Some(edit) = rewrite::set_true(op, "postgresql_not_valid") {

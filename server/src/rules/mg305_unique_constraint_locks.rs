@@ -59,7 +59,7 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             format!(
                 "`{}` builds the {what}'s index on `{}` under an ACCESS EXCLUSIVE lock: build a unique index concurrently and attach it with USING INDEX",
                 op.display_name(),
-                op.table().unwrap_or("?")
+                upgrade.table_name(op)
             ),
         ));
     }

@@ -37,13 +37,10 @@ declare_rule! {
 
 pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
     for op in &upgrade.ops {
-        let table = op.table().unwrap_or("?");
+        let table = upgrade.table_name(op);
         let message = match op.method.as_str() {
             "rename_table" => {
-                let new = op
-                    .arg("new_table_name")
-                    .and_then(Expr::as_str)
-                    .unwrap_or("?");
+                let new = upgrade.show(op.arg("new_table_name"));
                 format!(
                     "`{}` renames table `{table}` to `{new}`: the running release still queries `{table}`; use expand/contract",
                     op.display_name()
@@ -56,11 +53,11 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
                 if matches!(new, Expr::None(_)) {
                     continue;
                 }
-                let column = op.arg("column_name").and_then(Expr::as_str).unwrap_or("?");
+                let column = upgrade.show(op.arg("column_name"));
                 format!(
                     "`{}` renames column `{table}.{column}` to `{}`: the running release still uses `{column}`; use expand/contract",
                     op.display_name(),
-                    new.as_str().unwrap_or("?")
+                    upgrade.show(Some(new))
                 )
             }
             _ => continue,

@@ -66,14 +66,14 @@ pub fn check(_ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
         let Some(function) = volatile_call(default) else {
             continue;
         };
-        let name = column.args.first().and_then(Expr::as_str).unwrap_or("?");
+        let name = upgrade.show(column.args.first());
         out.push(Diagnostic::new(
             &RULE,
             default.range(),
             format!(
                 "the server_default of `{}.{name}` calls volatile `{function}()`: adding the column rewrites `{}` under an ACCESS EXCLUSIVE lock",
-                op.table().unwrap_or("?"),
-                op.table().unwrap_or("?")
+                upgrade.table_name(op),
+                upgrade.table_name(op)
             ),
         ));
     }

@@ -120,14 +120,10 @@ impl<'a> Upgrade<'a> {
         upgrade
     }
 
-    /// The key of the table an operation works on (see the module doc).
-    fn table_key(&self, op: &OpCall) -> Option<String> {
-        if let Receiver::Batch { table } = &op.receiver {
-            if let Some(table) = table {
-                return Some(literal_key(&table.value));
-            }
-            // A batch block on a table named by an expression: the innermost
-            // `batch_alter_table` around the call says which.
+    /// The expression naming the table an operation works on; for a batch
+    /// alias, the table argument of the innermost `batch_alter_table` around it.
+    fn table_expr(&self, op: &'a OpCall) -> Option<&'a Expr> {
+        if let Receiver::Batch { .. } = &op.receiver {
             let block = self
                 .file
                 .ops
@@ -136,18 +132,53 @@ impl<'a> Upgrade<'a> {
                 .filter(|b| b.statement_range.start < op.call.range.start)
                 .filter(|b| op.call.range.end <= b.statement_range.end)
                 .max_by_key(|b| b.statement_range.start)?;
-            return block.arg("table_name").and_then(expr_key);
+            return block.arg("table_name");
         }
         let param = match op.method.as_str() {
             "create_foreign_key" => "source_table",
             "rename_table" => "old_table_name",
             _ => "table_name",
         };
-        op.arg(param).and_then(expr_key)
+        op.arg(param)
+    }
+
+    /// The key of the table an operation works on (see the module doc).
+    fn table_key(&self, op: &'a OpCall) -> Option<String> {
+        if let Receiver::Batch { table: Some(table) } = &op.receiver {
+            return Some(literal_key(&table.value));
+        }
+        self.table_expr(op).and_then(expr_key)
+    }
+
+    /// The table an operation works on, for messages.
+    pub fn table_name(&self, op: &'a OpCall) -> String {
+        if let Receiver::Batch { table: Some(table) } = &op.receiver {
+            return table.value.clone();
+        }
+        self.show(self.table_expr(op))
+    }
+
+    /// A name argument for messages: its value, or the source text of the
+    /// expression that computes it (shortened).
+    pub fn show(&self, expr: Option<&Expr>) -> String {
+        match expr {
+            Some(e) => match e.as_str() {
+                Some(value) => value.to_owned(),
+                None => {
+                    let text = self.file.slice(e.range());
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    match text.char_indices().nth(40) {
+                        Some((cut, _)) => format!("{}…", &text[..cut]),
+                        None => text,
+                    }
+                }
+            },
+            None => "?".to_owned(),
+        }
     }
 
     /// Whether the table `op` works on was created earlier in its function.
-    pub fn is_new(&self, op: &OpCall) -> bool {
+    pub fn is_new(&self, op: &'a OpCall) -> bool {
         self.is_new_key(
             op.function,
             op.call.range.start,
