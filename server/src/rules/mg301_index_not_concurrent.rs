@@ -70,7 +70,7 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             .concurrent_index_helpers
             .first()
             .and_then(|h| rewrite::call_helper(ctx.file, op, h));
-        if let Some(fix) = helper.or_else(|| concurrently_in_autocommit(ctx, op)) {
+        if let Some(fix) = helper.or_else(|| concurrently_in_autocommit(ctx, upgrade, op)) {
             d = d.with_fix(fix);
         }
         out.push(d);
@@ -107,10 +107,11 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
 /// one, wraps it in an autocommit block. Shared with MG303.
 pub fn concurrently_in_autocommit(
     ctx: &FileContext,
+    upgrade: &Upgrade,
     op: &OpCall,
 ) -> Option<crate::diagnostic::Fix> {
     let mut edits: Vec<Edit> = vec![rewrite::set_true(op, "postgresql_concurrently")?];
-    if !op.in_autocommit {
+    if !upgrade.runs_in_autocommit(op) {
         edits.extend(rewrite::wrap_in_autocommit(ctx.file, op)?);
     }
     Some(rewrite::fix(

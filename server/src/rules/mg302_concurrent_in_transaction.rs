@@ -12,7 +12,9 @@ declare_rule! {
     /// `REINDEX`, `DETACH PARTITION`) in `op.execute`, outside
     /// `with op.get_context().autocommit_block():`. SQL `CONCURRENTLY` in a
     /// string that holds several statements is flagged even inside the block.
-    /// New tables are not exempt: the statement fails whatever the table.
+    /// New tables are not exempt: the statement fails whatever the table. A
+    /// batch operation runs when its batch block ends, so the batch block
+    /// must be inside the autocommit block.
     ///
     /// ## Why is this bad?
     /// PostgreSQL refuses these statements in a transaction block
@@ -48,17 +50,22 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
             && op
                 .kwarg("postgresql_concurrently")
                 .is_some_and(Expr::is_true);
-        if !concurrent || op.in_autocommit {
+        if !concurrent || upgrade.runs_in_autocommit(op) {
             continue;
         }
-        let mut d = Diagnostic::new(
-            &RULE,
-            op.call.range,
+        let message = if op.in_autocommit {
+            // Inside an autocommit block that is inside the batch block.
+            format!(
+                "`{}` with postgresql_concurrently=True runs when its batch block ends, outside `autocommit_block()`: PostgreSQL refuses it; put the batch block inside the autocommit block",
+                op.display_name()
+            )
+        } else {
             format!(
                 "`{}` with postgresql_concurrently=True runs in the migration's transaction: PostgreSQL refuses it; use `autocommit_block()`",
                 op.display_name()
-            ),
-        );
+            )
+        };
+        let mut d = Diagnostic::new(&RULE, op.call.range, message);
         if let Some(edits) = rewrite::wrap_in_autocommit(ctx.file, op) {
             d = d.with_fix(rewrite::fix("Wrap in `autocommit_block()`", edits));
         }

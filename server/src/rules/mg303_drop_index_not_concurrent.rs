@@ -65,7 +65,7 @@ pub fn check(ctx: &FileContext, upgrade: &Upgrade, out: &mut Vec<Diagnostic>) {
                 upgrade.show(op.arg("index_name"))
             ),
         );
-        if let Some(fix) = concurrently_in_autocommit(ctx, op) {
+        if let Some(fix) = concurrently_in_autocommit(ctx, upgrade, op) {
             d = d.with_fix(fix);
         }
         out.push(d);

@@ -122,17 +122,9 @@ impl<'a> Upgrade<'a> {
 
     /// The expression naming the table an operation works on; for a batch
     /// alias, the table argument of the innermost `batch_alter_table` around it.
-    fn table_expr(&self, op: &'a OpCall) -> Option<&'a Expr> {
+    fn table_expr<'s>(&'s self, op: &'s OpCall) -> Option<&'s Expr> {
         if let Receiver::Batch { .. } = &op.receiver {
-            let block = self
-                .file
-                .ops
-                .iter()
-                .filter(|b| b.method == "batch_alter_table" && b.function == op.function)
-                .filter(|b| b.statement_range.start < op.call.range.start)
-                .filter(|b| op.call.range.end <= b.statement_range.end)
-                .max_by_key(|b| b.statement_range.start)?;
-            return block.arg("table_name");
+            return self.batch_block(op)?.arg("table_name");
         }
         let param = match op.method.as_str() {
             "create_foreign_key" => "source_table",
@@ -142,8 +134,30 @@ impl<'a> Upgrade<'a> {
         op.arg(param)
     }
 
+    /// The `batch_alter_table(...)` call of the innermost batch block around
+    /// a batch operation.
+    fn batch_block(&self, op: &OpCall) -> Option<&'a OpCall> {
+        self.file
+            .ops
+            .iter()
+            .filter(|b| b.method == "batch_alter_table" && b.function == op.function)
+            .filter(|b| b.statement_range.start < op.call.range.start)
+            .filter(|b| op.call.range.end <= b.statement_range.end)
+            .max_by_key(|b| b.statement_range.start)
+    }
+
+    /// Whether the statement an operation emits runs in autocommit mode. A
+    /// batch operation runs when its batch block ends, so what counts is
+    /// whether the batch block is inside `autocommit_block()`.
+    pub fn runs_in_autocommit(&self, op: &OpCall) -> bool {
+        match op.receiver {
+            Receiver::Batch { .. } => self.batch_block(op).is_some_and(|b| b.in_autocommit),
+            _ => op.in_autocommit,
+        }
+    }
+
     /// The key of the table an operation works on (see the module doc).
-    fn table_key(&self, op: &'a OpCall) -> Option<String> {
+    fn table_key(&self, op: &OpCall) -> Option<String> {
         if let Receiver::Batch { table: Some(table) } = &op.receiver {
             return Some(literal_key(&table.value));
         }
@@ -151,7 +165,7 @@ impl<'a> Upgrade<'a> {
     }
 
     /// The table an operation works on, for messages.
-    pub fn table_name(&self, op: &'a OpCall) -> String {
+    pub fn table_name(&self, op: &OpCall) -> String {
         if let Receiver::Batch { table: Some(table) } = &op.receiver {
             return table.value.clone();
         }
@@ -178,7 +192,7 @@ impl<'a> Upgrade<'a> {
     }
 
     /// Whether the table `op` works on was created earlier in its function.
-    pub fn is_new(&self, op: &'a OpCall) -> bool {
+    pub fn is_new(&self, op: &OpCall) -> bool {
         self.is_new_key(
             op.function,
             op.call.range.start,
@@ -286,5 +300,32 @@ def downgrade():
         );
         assert!(upgrade.is_new_index(0, op(8).call.range.start, op(8).arg("index_name")));
         assert!(!upgrade.is_new_table(1, usize::MAX, Some("d")));
+    }
+
+    #[test]
+    fn batch_operations_run_when_their_block_ends() {
+        let file = MigrationFile::parse(
+            r#"
+from alembic import op
+
+def upgrade():
+    with op.batch_alter_table("t") as batch_op:
+        with op.get_context().autocommit_block():
+            batch_op.create_index("a", ["a"], postgresql_concurrently=True)
+    with op.get_context().autocommit_block():
+        with op.batch_alter_table("t") as batch_op:
+            batch_op.create_index("b", ["b"], postgresql_concurrently=True)
+"#
+            .into(),
+        );
+        let upgrade = Upgrade::of(&file);
+        let indexes: Vec<&OpCall> = upgrade
+            .ops
+            .iter()
+            .copied()
+            .filter(|o| o.method == "create_index")
+            .collect();
+        assert!(indexes[0].in_autocommit && !upgrade.runs_in_autocommit(indexes[0]));
+        assert!(upgrade.runs_in_autocommit(indexes[1]));
     }
 }
