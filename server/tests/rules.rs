@@ -183,52 +183,96 @@ fn tally(diagnostics: &[Diagnostic]) -> BTreeMap<(&'static str, String), usize> 
     counts
 }
 
-#[test]
-fn every_fix_removes_its_finding_and_adds_nothing() {
-    let mut applied = 0;
+/// Applies every fix of every finding in `text` and re-checks; returns what
+/// went wrong, and how many fixes were applied.
+fn fix_failures(name: &str, text: &str, config: &Config) -> (Vec<String>, usize) {
+    let (file, before) = check(text, config);
+    let errors_before = file.syntax_errors.len();
+    let counts_before = tally(&before);
     let mut failures = Vec::new();
-    for f in fixtures() {
-        let (file, before) = check(&f.text, &f.config);
-        let errors_before = file.syntax_errors.len();
-        let counts_before = tally(&before);
-        for d in &before {
-            for fix in &d.fixes {
-                applied += 1;
-                let fixed = apply(&f.text, fix);
-                let (fixed_file, after) = check(&fixed, &f.config);
-                let counts_after = tally(&after);
-                let key = (d.rule.code, d.message.clone());
-                let what = format!("{} `{}` on {}", fix.title, d.message, f.path.display());
-                if fixed_file.syntax_errors.len() > errors_before {
-                    failures.push(format!("{what}: the fixed file does not parse:\n{fixed}"));
+    let mut applied = 0;
+    for d in &before {
+        let tag = config.tag_for(d.rule.code).map(|t| format!("# {t}"));
+        for fix in &d.fixes {
+            applied += 1;
+            let fixed = apply(text, fix);
+            let (fixed_file, after) = check(&fixed, config);
+            let counts_after = tally(&after);
+            let key = (d.rule.code, d.message.clone());
+            let what = format!("{} `{}` on {name}", fix.title, d.message);
+            if fixed_file.syntax_errors.len() > errors_before {
+                failures.push(format!("{what}: the fixed file does not parse:\n{fixed}"));
+            }
+            if counts_after.get(&key).copied().unwrap_or(0) >= counts_before[&key] {
+                failures.push(format!("{what}: the finding is still there:\n{fixed}"));
+            }
+            for (k, n) in &counts_after {
+                if *n > counts_before.get(k).copied().unwrap_or(0) {
+                    failures.push(format!("{what}: new finding {} {}:\n{fixed}", k.0, k.1));
                 }
-                if counts_after.get(&key).copied().unwrap_or(0) >= counts_before[&key] {
-                    failures.push(format!("{what}: the finding is still there:\n{fixed}"));
-                }
-                for (k, n) in &counts_after {
-                    if *n > counts_before.get(k).copied().unwrap_or(0) {
-                        failures.push(format!("{what}: new finding {} {}:\n{fixed}", k.0, k.1));
-                    }
-                }
-                if fixed
-                    .matches(&format!(
-                        "# {}",
-                        f.config.tag_for(d.rule.code).unwrap_or("\u{0}")
-                    ))
-                    .count()
-                    > f.text
-                        .matches(&format!(
-                            "# {}",
-                            f.config.tag_for(d.rule.code).unwrap_or("\u{0}")
-                        ))
-                        .count()
-                        + 1
-                {
+            }
+            if let Some(tag) = &tag {
+                if fixed.matches(tag.as_str()).count() > text.matches(tag.as_str()).count() + 1 {
                     failures.push(format!("{what}: the tag was inserted twice"));
                 }
             }
         }
     }
+    (failures, applied)
+}
+
+#[test]
+fn every_fix_removes_its_finding_and_adds_nothing() {
+    let mut applied = 0;
+    let mut failures = Vec::new();
+    for f in fixtures() {
+        let (mut found, n) = fix_failures(&f.path.display().to_string(), &f.text, &f.config);
+        failures.append(&mut found);
+        applied += n;
+    }
     assert!(applied > 40, "fixes applied: {applied}");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The same over real migration trees (`tests/corpus/`, fetched with
+/// `../shared/corpus/fetch.sh` into `$ALEMBIC_CORPUS_DIR`, default
+/// `~/.cache/alembic-corpus`): `cargo test --release --test rules -- --ignored`.
+#[test]
+#[ignore = "needs the fetched corpora"]
+fn every_fix_on_the_corpora() {
+    let root = std::env::var_os("ALEMBIC_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/alembic-corpus")
+        });
+    let with_helper = Config {
+        concurrent_index_helpers: vec!["app.db.create_index_concurrently".into()],
+        ..Config::default()
+    };
+    let (mut files, mut applied, mut failures) = (0, 0, Vec::new());
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "py") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            files += 1;
+            for config in [&Config::default(), &with_helper] {
+                let (mut found, n) = fix_failures(&path.display().to_string(), &text, config);
+                failures.append(&mut found);
+                applied += n;
+            }
+        }
+    }
+    assert!(files > 0, "no corpus found");
+    eprintln!("{files} files, {applied} fixes applied");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
