@@ -899,11 +899,11 @@ mod tests {
         let versions = root.join("mig/versions");
         write(
             &versions.join("a.py"),
-            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n",
+            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
         );
         write(
             &versions.join("b.py"),
-            "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n",
+            "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass  # empty: allow\n",
         );
         let (specs, warnings) = discover_projects(&root);
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -947,7 +947,7 @@ mod tests {
         let versions = root.join("mig/versions");
         write(
             &versions.join("a.py"),
-            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass\n",
+            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
         );
         let text = "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n";
         write(&versions.join("b.py"), text);
