@@ -169,26 +169,46 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
         .collect();
     op_names.insert("op".into());
 
-    let queries = syntax::queries();
-    let q = &queries.calls;
-    let [call_ix, receiver_ix, method_ix, args_ix, helper_ix] =
-        ["call", "receiver", "method", "arguments", "helper"]
-            .map(|n| q.capture_index_for_name(n).expect("capture in calls.scm"));
-    let root = tree.root_node();
     for index in 0..file.functions.len() {
-        let body = file.functions[index].body_range;
-        let mut cursor = QueryCursor::new();
-        cursor.set_byte_range(body.start..body.end);
-        let mut matches = cursor.matches(q, root, source.as_bytes());
-        while let Some(m) = matches.next() {
-            let node_of = |ix: u32| m.captures.iter().find(|c| c.index == ix).map(|c| c.node);
-            let (Some(call), Some(arguments)) = (node_of(call_ix), node_of(args_ix)) else {
+        // The body, from the function's name (a block can share its range
+        // with its only statement, so it is not looked up by range).
+        let name = file.functions[index].name_range;
+        let Some(body) = tree
+            .root_node()
+            .descendant_for_byte_range(name.start, name.end)
+            .and_then(|n| n.parent())
+            .filter(|d| d.kind() == "function_definition")
+            .and_then(|d| d.child_by_field_name("body"))
+        else {
+            continue;
+        };
+        for site in call_sites(body, source, &op_names) {
+            let CallSite {
+                call,
+                context,
+                statement,
+                is_statement,
+            } = site;
+            let Some(arguments) = call
+                .child_by_field_name("arguments")
+                .filter(|a| a.kind() == "argument_list")
+            else {
                 continue;
             };
-            let context = Context::of(call, source, &op_names);
-            let statement = statement_of(call);
-            let (method, receiver, method_range) = if let Some(helper) = node_of(helper_ix) {
-                if !is_statement_call(call) {
+            let Some(function) = call.child_by_field_name("function") else {
+                continue;
+            };
+            let helper = (function.kind() == "identifier").then_some(function);
+            let (receiver_node, method_node) = if function.kind() == "attribute" {
+                (
+                    function.child_by_field_name("object"),
+                    function.child_by_field_name("attribute"),
+                )
+            } else {
+                (None, None)
+            };
+            let (method, receiver, method_range) = if let Some(helper) = helper {
+                if !is_statement {
                     continue;
                 }
                 let name = text(helper, source);
@@ -199,8 +219,7 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                     .unwrap_or_else(|| name.to_owned());
                 (resolved, Receiver::Helper, range(helper))
             } else {
-                let (Some(receiver), Some(method)) = (node_of(receiver_ix), node_of(method_ix))
-                else {
+                let (Some(receiver), Some(method)) = (receiver_node, method_node) else {
                     continue;
                 };
                 let name = text(method, source).to_owned();
@@ -218,7 +237,7 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                             .and_then(|(_, t)| t.clone());
                         (name, Receiver::Batch { table }, range(method))
                     }
-                    Some(r) if is_statement_call(call) => {
+                    Some(r) if is_statement => {
                         let mut parts = r.splitn(2, '.');
                         let head = parts.next().unwrap_or_default();
                         let base = match file.imports.get(head) {
@@ -332,6 +351,7 @@ fn collect_comments(file: &mut MigrationFile, source: &str, tree: &Tree) {
 }
 
 /// What the `with` blocks around a call say.
+#[derive(Clone, Default)]
 struct Context {
     in_autocommit: bool,
     /// `(alias, table)` of enclosing `batch_alter_table` blocks, outermost first.
@@ -339,62 +359,146 @@ struct Context {
 }
 
 impl Context {
-    fn of(call: Node, source: &str, op_names: &HashSet<String>) -> Context {
-        let mut context = Context {
-            in_autocommit: false,
-            batch_aliases: Vec::new(),
-        };
-        let mut node = call;
-        while let Some(parent) = node.parent() {
-            if parent.kind() == "with_statement" && node.kind() == "block" {
-                for item in with_items(parent) {
-                    let Some(value) = item.child_by_field_name("value") else {
-                        continue;
-                    };
-                    let (expr, alias) = if value.kind() == "as_pattern" {
-                        let alias = value
-                            .child_by_field_name("alias")
-                            .and_then(|a| a.named_child(0).or(Some(a)))
-                            .map(|a| text(a, source).to_owned());
-                        (value.named_child(0), alias)
-                    } else {
-                        (Some(value), None)
-                    };
-                    let Some(expr) = expr.filter(|e| e.kind() == "call") else {
-                        continue;
-                    };
-                    let Some(function) = expr.child_by_field_name("function") else {
-                        continue;
-                    };
-                    if function.kind() != "attribute" {
-                        continue;
-                    }
-                    let method = function
-                        .child_by_field_name("attribute")
-                        .map(|a| text(a, source));
-                    match method {
-                        Some("autocommit_block") => context.in_autocommit = true,
-                        Some("batch_alter_table") => {
-                            let receiver = function
-                                .child_by_field_name("object")
-                                .and_then(|o| dotted_name(o, source));
-                            let is_op = receiver
-                                .is_some_and(|r| op_names.contains(&r) || r == "alembic.op");
-                            if let (true, Some(alias)) = (is_op, alias) {
-                                let table = first_string_arg(expr, source, "table_name");
-                                context.batch_aliases.insert(0, (alias, table));
-                            }
-                        }
-                        _ => {}
+    /// The context inside the body of `with_statement`.
+    fn inside(&self, with_statement: Node, source: &str, op_names: &HashSet<String>) -> Context {
+        let mut context = self.clone();
+        for item in with_items(with_statement) {
+            let Some(value) = item.child_by_field_name("value") else {
+                continue;
+            };
+            let (expr, alias) = if value.kind() == "as_pattern" {
+                let alias = value
+                    .child_by_field_name("alias")
+                    .and_then(|a| a.named_child(0).or(Some(a)))
+                    .map(|a| text(a, source).to_owned());
+                (value.named_child(0), alias)
+            } else {
+                (Some(value), None)
+            };
+            let Some(expr) = expr.filter(|e| e.kind() == "call") else {
+                continue;
+            };
+            let Some(function) = expr.child_by_field_name("function") else {
+                continue;
+            };
+            if function.kind() != "attribute" {
+                continue;
+            }
+            match function
+                .child_by_field_name("attribute")
+                .map(|a| text(a, source))
+            {
+                Some("autocommit_block") => context.in_autocommit = true,
+                Some("batch_alter_table") => {
+                    let receiver = function
+                        .child_by_field_name("object")
+                        .and_then(|o| dotted_name(o, source));
+                    let is_op =
+                        receiver.is_some_and(|r| op_names.contains(&r) || r == "alembic.op");
+                    if let (true, Some(alias)) = (is_op, alias) {
+                        let table = first_string_arg(expr, source, "table_name");
+                        context.batch_aliases.push((alias, table));
                     }
                 }
+                _ => {}
             }
-            if parent.kind() == "function_definition" {
-                break;
-            }
-            node = parent;
         }
         context
+    }
+}
+
+/// A call inside a function body, with what surrounds it.
+struct CallSite<'t> {
+    call: Node<'t>,
+    context: std::rc::Rc<Context>,
+    /// The statement holding the call (its ancestor whose parent is a block).
+    statement: Node<'t>,
+    /// The call is the statement itself (`helper(...)`), not nested in an expression.
+    is_statement: bool,
+}
+
+/// Every call in `body`, found by one iterative walk that carries the
+/// `with` context down (no `Node::parent()` walks: each is a descent from the
+/// root in tree-sitter, quadratic over a file).
+fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> Vec<CallSite<'t>> {
+    struct Frame<'t> {
+        node: Node<'t>,
+        context: std::rc::Rc<Context>,
+        statement: Node<'t>,
+        statement_call: Option<usize>,
+    }
+    let mut sites = Vec::new();
+    let mut stack = vec![Frame {
+        node: body,
+        context: std::rc::Rc::new(Context::default()),
+        statement: body,
+        statement_call: None,
+    }];
+    let mut cursor = body.walk();
+    while let Some(frame) = stack.pop() {
+        let node = frame.node;
+        match node.kind() {
+            "block" => {
+                for child in node.named_children(&mut cursor) {
+                    stack.push(Frame {
+                        node: child,
+                        context: frame.context.clone(),
+                        statement: child,
+                        statement_call: statement_call(child).map(|c| c.id()),
+                    });
+                }
+                continue;
+            }
+            "with_statement" => {
+                let inner = std::rc::Rc::new(frame.context.inside(node, source, op_names));
+                for child in node.named_children(&mut cursor) {
+                    let context = if child.kind() == "block" {
+                        inner.clone()
+                    } else {
+                        frame.context.clone()
+                    };
+                    stack.push(Frame {
+                        node: child,
+                        context,
+                        statement: frame.statement,
+                        statement_call: frame.statement_call,
+                    });
+                }
+                continue;
+            }
+            "call" => sites.push(CallSite {
+                call: node,
+                context: frame.context.clone(),
+                statement: frame.statement,
+                is_statement: frame.statement_call == Some(node.id()),
+            }),
+            "string" | "comment" | "identifier" => continue,
+            _ => {}
+        }
+        for child in node.named_children(&mut cursor) {
+            stack.push(Frame {
+                node: child,
+                context: frame.context.clone(),
+                statement: frame.statement,
+                statement_call: frame.statement_call,
+            });
+        }
+    }
+    sites
+}
+
+/// The call an expression statement consists of (through `await` and parentheses).
+fn statement_call(statement: Node) -> Option<Node> {
+    if statement.kind() != "expression_statement" {
+        return None;
+    }
+    let mut node = statement.named_child(0)?;
+    loop {
+        match node.kind() {
+            "call" => return Some(node),
+            "await" | "parenthesized_expression" => node = node.named_child(0)?,
+            _ => return None,
+        }
     }
 }
 
@@ -428,32 +532,6 @@ fn first_string_arg(call: Node, source: &str, keyword: &str) -> Option<IdLit> {
         return string_value(arg, source).map(|s| s.as_id());
     }
     None
-}
-
-/// The statement a node belongs to: the ancestor whose parent is a block.
-fn statement_of(node: Node) -> Node {
-    let mut current = node;
-    while let Some(parent) = current.parent() {
-        if matches!(parent.kind(), "block" | "module") {
-            return current;
-        }
-        current = parent;
-    }
-    current
-}
-
-/// Whether the call is a statement of its own (`helper(...)`), not nested in
-/// an expression.
-fn is_statement_call(call: Node) -> bool {
-    let mut parent = call.parent();
-    while let Some(p) = parent {
-        match p.kind() {
-            "await" | "parenthesized_expression" => parent = p.parent(),
-            "expression_statement" => return true,
-            _ => return false,
-        }
-    }
-    false
 }
 
 fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExpr {

@@ -53,7 +53,6 @@ fn normalize_lone_cr(text: &str) -> Option<String> {
 /// The queries of `queries/*.scm`, compiled once.
 pub struct Queries {
     pub functions: Query,
-    pub calls: Query,
 }
 
 pub fn queries() -> &'static Queries {
@@ -65,7 +64,6 @@ pub fn queries() -> &'static Queries {
         };
         Queries {
             functions: compile("functions", include_str!("../../../queries/functions.scm")),
-            calls: compile("calls", include_str!("../../../queries/calls.scm")),
         }
     })
 }
@@ -158,7 +156,6 @@ mod tests {
     fn every_query_compiles() {
         let q = queries();
         assert!(q.functions.capture_index_for_name("name").is_some());
-        assert!(q.calls.capture_index_for_name("method").is_some());
     }
 
     #[test]
