@@ -318,3 +318,23 @@ fn add_approvals_leaves_what_no_tag_approves() {
         );
     }
 }
+
+/// Migration code is read, never run: a file that would write on import or
+/// in `upgrade()` leaves nothing behind.
+#[test]
+fn migration_code_is_never_executed() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker_import = dir.path().join("imported");
+    let marker_upgrade = dir.path().join("upgraded");
+    let versions = dir.path().join("versions");
+    std::fs::create_dir(&versions).unwrap();
+    let source = format!(
+        "import pathlib\npathlib.Path({:?}).write_text('x')\nrevision = 'aaaa'\ndown_revision = None\n\n\ndef upgrade():\n    pathlib.Path({:?}).write_text('x')\n",
+        marker_import.to_str().unwrap(),
+        marker_upgrade.to_str().unwrap()
+    );
+    std::fs::write(versions.join("a.py"), source).unwrap();
+    let o = run(dir.path(), &["--check", "versions"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    assert!(!marker_import.exists() && !marker_upgrade.exists());
+}
