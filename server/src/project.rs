@@ -69,6 +69,31 @@ pub struct Project {
 }
 
 impl Project {
+    /// Per-file diagnostics of every file, in parallel. A model no one else
+    /// holds then drops its operations and comments: the graph and the report
+    /// need only the text and the revision variables (a 10,000-file run would
+    /// otherwise keep every argument expression alive until the end).
+    pub fn check_files(&mut self, config: &Config) -> Vec<Vec<Diagnostic>> {
+        self.files
+            .par_iter_mut()
+            .map(|f| {
+                let diagnostics = file_diagnostics(
+                    &FileInput {
+                        name: f.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                        display: String::new(),
+                        migration: &f.migration,
+                        read_error: f.read_error.as_deref(),
+                    },
+                    config,
+                );
+                if let Some(model) = Arc::get_mut(&mut f.migration) {
+                    model.release_operations();
+                }
+                diagnostics
+            })
+            .collect()
+    }
+
     /// Lists and reads every file of the spec, in Alembic's load order.
     pub fn load(spec: ProjectSpec) -> Project {
         let listed = discovery::list_files(&spec);
@@ -182,6 +207,16 @@ pub fn analyze(files: &[FileInput], config: &Config) -> Analysis {
         .par_iter()
         .map(|f| file_diagnostics(f, config))
         .collect();
+    analyze_checked(files, per_file, config)
+}
+
+/// The graph half of [`analyze`], for per-file diagnostics computed already
+/// (see [`Project::check_files`]).
+pub fn analyze_checked(
+    files: &[FileInput],
+    per_file: Vec<Vec<Diagnostic>>,
+    config: &Config,
+) -> Analysis {
     let graph = build_graph(files);
     let graph_diags = graph_diagnostics(&graph, files, config);
     finish(files, graph, per_file, graph_diags)

@@ -185,7 +185,8 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
             .as_ref()
             .map(|c| paths.iter().map(|p| c.touches(p)).collect());
         if args.add_approvals {
-            let (_, analysis) = analyze(&project, &report, &config, touched.as_deref());
+            let per_file = project.check_files(&config);
+            let (_, analysis) = analyze(&project, per_file, &report, &config, touched.as_deref());
             let written = approve::add_approvals(&project, &analysis)?;
             if written.tags > 0 {
                 eprintln!(
@@ -198,7 +199,8 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
                 project = Project::load(project.spec);
             }
         }
-        let (inputs, analysis) = analyze(&project, &report, &config, touched.as_deref());
+        let per_file = project.check_files(&config);
+        let (inputs, analysis) = analyze(&project, per_file, &report, &config, touched.as_deref());
         if let Some(changes) = &changes {
             summary.added.push(
                 project
@@ -227,9 +229,16 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
     } else {
         anstream::ColorChoice::Auto
     };
-    let mut out = anstream::AutoStream::new(stdout.lock(), color);
-    write_report(args.format, &mut out, &report)?;
-    out.flush()?;
+    if args.format == Format::Text {
+        let mut out = anstream::AutoStream::new(stdout.lock(), color);
+        write_report(args.format, &mut out, &report)?;
+        out.flush()?;
+    } else {
+        // Machine formats carry no colour: no need to scan them for escapes.
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        write_report(args.format, &mut out, &report)?;
+        out.flush()?;
+    }
     Ok(report.exit_code(args.strict))
 }
 
@@ -249,6 +258,7 @@ pub fn write_report(format: Format, out: &mut dyn Write, report: &Report) -> std
 /// findings that belong to the change.
 fn analyze<'p>(
     project: &'p Project,
+    per_file: Vec<Vec<crate::diagnostic::Diagnostic>>,
     report: &Report,
     config: &Config,
     touched: Option<&[bool]>,
@@ -263,7 +273,7 @@ fn analyze<'p>(
             read_error: f.read_error.as_deref(),
         })
         .collect();
-    let mut analysis = project::analyze(&inputs, config);
+    let mut analysis = project::analyze_checked(&inputs, per_file, config);
     if let Some(touched) = touched {
         let graph_findings = project::graph_diagnostics(&analysis.graph, &inputs, config);
         diff::retain_changed(&mut analysis, &graph_findings, touched);

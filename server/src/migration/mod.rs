@@ -177,6 +177,13 @@ impl MigrationFile {
             .filter(|(_, f)| f.kind == FunctionKind::Upgrade)
     }
 
+    /// Frees what only the per-file rules read (operations, comments).
+    pub fn release_operations(&mut self) {
+        self.ops = Vec::new();
+        self.helper_calls = Vec::new();
+        self.comments = Vec::new();
+    }
+
     /// The revision id, when it is a readable string.
     pub fn revision_id(&self) -> Option<&IdLit> {
         match &self.revision.as_ref()?.value {
