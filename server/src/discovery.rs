@@ -181,15 +181,12 @@ pub fn read_alembic_ini(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryErr
             .collect(),
         None => vec![script_location.join("versions")],
     };
-    Ok(Some(ProjectSpec {
-        config_file: Some(path.to_path_buf()),
-        version_locations: locations
-            .into_iter()
-            .map(|path| VersionLocation { path, recursive })
-            .collect(),
-        script_location: Some(script_location),
-        files: Vec::new(),
-    }))
+    Ok(Some(configured_spec(
+        path,
+        script_location,
+        locations,
+        recursive,
+    )))
 }
 
 /// Reads `[tool.alembic]` of a `pyproject.toml` (Alembic 1.16+).
@@ -225,15 +222,30 @@ pub fn read_pyproject(path: &Path) -> Result<Option<ProjectSpec>, DiscoveryError
             .collect(),
         _ => vec![script_location.join("versions")],
     };
-    Ok(Some(ProjectSpec {
-        config_file: Some(path.to_path_buf()),
+    Ok(Some(configured_spec(
+        path,
+        script_location,
+        locations,
+        recursive,
+    )))
+}
+
+/// The spec an Alembic configuration file describes.
+fn configured_spec(
+    config_file: &Path,
+    script_location: PathBuf,
+    locations: Vec<PathBuf>,
+    recursive: bool,
+) -> ProjectSpec {
+    ProjectSpec {
+        config_file: Some(config_file.to_path_buf()),
         version_locations: locations
             .into_iter()
             .map(|path| VersionLocation { path, recursive })
             .collect(),
         script_location: Some(script_location),
         files: Vec::new(),
-    }))
+    }
 }
 
 /// `%(here)s`: the configuration file's folder, absolute as in Alembic.
