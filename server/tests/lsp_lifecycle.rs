@@ -81,3 +81,47 @@ fn a_workspace_without_alembic_is_quiet() {
     assert!(hover.is_null());
     assert_eq!(server.shutdown(), Some(0));
 }
+
+#[test]
+fn hostile_traffic_before_and_after_initialize() {
+    let project = Project::new();
+    let text = migration("a1", None, "init");
+    let path = project.write("a1_init.py", &text);
+    let mut server = Server::spawn();
+    // A request before `initialize` is refused, not crashed on.
+    let early = server.request_raw(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri(&path)}, "position": {"line": 0, "character": 0}}),
+    );
+    assert!(early.get("error").is_some(), "{early}");
+    // A change for a document never opened, and a body that is not JSON.
+    server.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri(&path), "version": 3},
+               "contentChanges": [{"text": "garbage"}]}),
+    );
+    let junk = b"{not json at all";
+    server.send_raw(format!("Content-Length: {}\r\n\r\n", junk.len()).as_bytes());
+    server.send_raw(junk);
+    // An unknown method gets "method not found", and the server still initializes.
+    let unknown = server.request_raw("alembic/noSuchThing", json!({}));
+    assert!(unknown.get("error").is_some(), "{unknown}");
+    let result = server.request(
+        "initialize",
+        json!({"processId": null, "rootUri": uri(&project.root),
+               "workspaceFolders": [{"uri": uri(&project.root), "name": "root"}],
+               "capabilities": neovim_capabilities()}),
+    );
+    assert!(result["capabilities"].is_object());
+    server.notify("initialized", json!({}));
+    let opened = server.open(&path, 1);
+    let published = server.diagnostics_until(&opened, |p| p["version"] == 1);
+    assert!(published["diagnostics"].is_array());
+    // Versions going backwards and a close right after a change are survived.
+    server.change(&opened, 0, (0, 0), (0, 0), "# c\n");
+    server.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": opened}}),
+    );
+    assert_eq!(server.shutdown(), Some(0));
+}

@@ -16,6 +16,7 @@ mod actions;
 mod analyzer;
 mod convert;
 mod document;
+mod framing;
 mod navigation;
 mod settings;
 mod workspace;
@@ -108,7 +109,10 @@ pub fn run_stdio() {
             inner: service,
             exited: exited.clone(),
         };
-        let serve = Server::new(tokio::io::stdin(), tokio::io::stdout(), socket).serve(service);
+        // Only well-formed frames reach tower-lsp (see `framing`).
+        let (guarded, reader) = tokio::io::duplex(1 << 20);
+        tokio::spawn(framing::forward_valid_frames(tokio::io::stdin(), guarded));
+        let serve = Server::new(reader, tokio::io::stdout(), socket).serve(service);
         tokio::select! {
             () = serve => {}
             () = exited.notified() => {}

@@ -151,6 +151,13 @@ impl Server {
         server
     }
 
+    /// Writes bytes as they are: for malformed traffic.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let mut stdin = self.stdin.lock().unwrap();
+        let _ = stdin.write_all(bytes);
+        let _ = stdin.flush();
+    }
+
     pub fn notify(&mut self, method: &str, params: Value) {
         write_message(&self.stdin, &message(None, method, params));
     }
