@@ -193,23 +193,27 @@ impl RevisionGraph {
         }
     }
 
+    /// The later of two files with one id wins (Alembic's dict assignment);
+    /// the earlier is shadowed. Duplicates are reported in load order.
     fn map_ids(&mut self) {
-        let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
-        for (index, rev) in self.revisions.iter().enumerate() {
-            seen.entry(rev.id().to_owned()).or_default().push(index);
-        }
-        for (id, indexes) in seen {
-            let winner = *indexes.last().expect("at least one");
-            for &i in &indexes[..indexes.len() - 1] {
-                self.revisions[i].shadowed = true;
+        let mut duplicates: HashMap<String, Vec<usize>> = HashMap::new();
+        for index in 0..self.revisions.len() {
+            let id = self.revisions[index].id().to_owned();
+            if let Some(earlier) = self.by_id.insert(id.clone(), index) {
+                self.revisions[earlier].shadowed = true;
+                duplicates
+                    .entry(id)
+                    .or_insert_with(|| vec![earlier])
+                    .push(index);
             }
-            if indexes.len() > 1 {
-                self.problems
-                    .push(GraphProblem::Duplicate { revisions: indexes });
-            }
-            self.by_id.insert(id, winner);
         }
-        self.problems.sort_by_key(problem_order);
+        let mut duplicates: Vec<Vec<usize>> = duplicates.into_values().collect();
+        duplicates.sort_by_key(|revisions| revisions[0]);
+        self.problems.extend(
+            duplicates
+                .into_iter()
+                .map(|revisions| GraphProblem::Duplicate { revisions }),
+        );
     }
 
     /// `_map_branch_labels`: a label may not repeat a revision id or another label.
@@ -478,12 +482,5 @@ impl RevisionGraph {
 fn push_unique(list: &mut Vec<usize>, item: usize) {
     if !list.contains(&item) {
         list.push(item);
-    }
-}
-
-fn problem_order(p: &GraphProblem) -> usize {
-    match p {
-        GraphProblem::Duplicate { revisions } => revisions[0],
-        _ => 0,
     }
 }

@@ -49,6 +49,13 @@ impl ProjectFile {
         }
     }
 
+    fn from_listing(listed: &Listed) -> ProjectFile {
+        match listed {
+            Listed::File(path) => ProjectFile::read(path),
+            Listed::Unreadable { path, reason } => ProjectFile::unreadable(path, reason.clone()),
+        }
+    }
+
     pub fn unreadable(path: &Path, reason: String) -> ProjectFile {
         ProjectFile {
             path: path.to_path_buf(),
@@ -69,43 +76,37 @@ pub struct Project {
 }
 
 impl Project {
-    /// Per-file diagnostics of every file, in parallel. A model no one else
-    /// holds then drops its operations and comments: the graph and the report
-    /// need only the text and the revision variables (a 10,000-file run would
-    /// otherwise keep every argument expression alive until the end).
-    pub fn check_files(&mut self, config: &Config) -> Vec<Vec<Diagnostic>> {
-        self.files
-            .par_iter_mut()
-            .map(|f| {
+    /// Lists, reads and runs the per-file rules on every file in one
+    /// parallel pass. Each model then drops its operations and comments (the
+    /// graph and the report need only the text and the revision variables),
+    /// so a large project never holds every argument expression at once.
+    pub fn load_checked(spec: ProjectSpec, config: &Config) -> (Project, Vec<Vec<Diagnostic>>) {
+        let (files, diagnostics) = discovery::list_files(&spec)
+            .par_iter()
+            .map(|listed| {
+                let mut file = ProjectFile::from_listing(listed);
                 let diagnostics = file_diagnostics(
                     &FileInput {
-                        name: f.path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                        name: file.file_name(),
                         display: String::new(),
-                        migration: &f.migration,
-                        read_error: f.read_error.as_deref(),
+                        migration: &file.migration,
+                        read_error: file.read_error.as_deref(),
                     },
                     config,
                 );
-                if let Some(model) = Arc::get_mut(&mut f.migration) {
+                if let Some(model) = Arc::get_mut(&mut file.migration) {
                     model.release_operations();
                 }
-                diagnostics
+                (file, diagnostics)
             })
-            .collect()
+            .unzip();
+        (Project { spec, files }, diagnostics)
     }
 
     /// Lists and reads every file of the spec, in Alembic's load order.
     pub fn load(spec: ProjectSpec) -> Project {
         let listed = discovery::list_files(&spec);
-        let files = listed
-            .par_iter()
-            .map(|l| match l {
-                Listed::File(path) => ProjectFile::read(path),
-                Listed::Unreadable { path, reason } => {
-                    ProjectFile::unreadable(path, reason.clone())
-                }
-            })
-            .collect();
+        let files = listed.par_iter().map(ProjectFile::from_listing).collect();
         Project { spec, files }
     }
 }

@@ -175,7 +175,7 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
     };
     let mut migrations = HashSet::new();
     for spec in specs {
-        let mut project = Project::load(spec);
+        let (mut project, mut per_file) = Project::load_checked(spec, &config);
         let paths: Vec<PathBuf> = project
             .files
             .iter()
@@ -185,7 +185,6 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
             .as_ref()
             .map(|c| paths.iter().map(|p| c.touches(p)).collect());
         if args.add_approvals {
-            let per_file = project.check_files(&config);
             let (_, analysis) = analyze(&project, per_file, &report, &config, touched.as_deref());
             let written = approve::add_approvals(&project, &analysis)?;
             if written.tags > 0 {
@@ -196,10 +195,10 @@ pub fn check(args: &Args) -> Result<i32, Fatal> {
                     written.files,
                     if written.files == 1 { "" } else { "s" }
                 );
-                project = Project::load(project.spec);
             }
+            // Again, with the tags written (or as they were).
+            (project, per_file) = Project::load_checked(project.spec, &config);
         }
-        let per_file = project.check_files(&config);
         let (inputs, analysis) = analyze(&project, per_file, &report, &config, touched.as_deref());
         if let Some(changes) = &changes {
             summary.added.push(
