@@ -138,10 +138,7 @@ pub fn file_diagnostics(input: &FileInput, config: &Config) -> Vec<Diagnostic> {
             TextRange::empty(0),
             format!("cannot read the file: {reason}"),
         );
-        return config
-            .severity_of(rule)
-            .map(|s| vec![Diagnostic { severity: s, ..d }])
-            .unwrap_or_default();
+        return rules::finish(config, vec![d]);
     }
     rules::check_file(&FileContext {
         file: input.migration,

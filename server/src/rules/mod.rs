@@ -193,7 +193,7 @@ mod graph_rules {
 }
 
 /// Applies the configured severities and drops disabled rules.
-fn finish(config: &Config, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub(crate) fn finish(config: &Config, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diagnostics
         .into_iter()
         .filter_map(|d| finish_one(config, d))
