@@ -50,11 +50,15 @@ pub enum Event {
 
 /// What was last published for a document, to publish only what changed.
 struct Published {
+    /// The file's key ([`workspace::path_key`]), as its snapshot names it.
+    path: PathBuf,
     version: Option<i32>,
     source: Arc<MigrationFile>,
     findings: Arc<Vec<Diagnostic>>,
     sent: Vec<lsp::Diagnostic>,
 }
+
+type FileSet = Arc<HashMap<PathBuf, usize>>;
 
 /// How often a keystroke may trigger a look at the configuration files.
 const CONFIG_CHECK_INTERVAL: Duration = Duration::from_secs(2);
@@ -66,6 +70,10 @@ pub struct Analyzer {
     published: HashMap<Url, Published>,
     /// The last snapshot published, per project.
     last_published: HashMap<u64, Arc<Snapshot>>,
+    /// The file sets (snapshot indexes) the published findings were last
+    /// checked against: while they stay the same, nothing published is gone.
+    /// (Held, so that a freed index cannot come back at the same address.)
+    checked_file_sets: Vec<Option<FileSet>>,
     last_config_check: Option<Instant>,
     progress_tokens: u32,
     indexing: Option<Indexing>,
@@ -99,6 +107,7 @@ impl Analyzer {
             runtime,
             published: HashMap::new(),
             last_published: HashMap::new(),
+            checked_file_sets: Vec::new(),
             last_config_check: None,
             progress_tokens: 0,
             indexing: None,
@@ -261,22 +270,39 @@ impl Analyzer {
                 snapshots.push(project.fresh_snapshot(&self.shared.documents));
             }
             // Published for a file no analysis holds any more (deleted, moved
-            // out, or its project gone): cleared below.
-            let known = |uri: &Url| {
-                uri_path(uri).is_some_and(|p| {
+            // out, or its project gone): cleared below. Only looked for when a
+            // project's set of files changed, not on every keystroke.
+            let file_sets: Vec<Option<FileSet>> = ws
+                .projects
+                .iter()
+                .map(|p| p.snapshot.as_ref().map(|s| s.index.clone()))
+                .collect();
+            let same = file_sets.len() == self.checked_file_sets.len()
+                && file_sets
+                    .iter()
+                    .zip(&self.checked_file_sets)
+                    .all(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    });
+            let gone: Vec<Url> = if same {
+                Vec::new()
+            } else {
+                let known = |path: &PathBuf| {
                     ws.projects.iter().any(|proj| {
                         proj.snapshot
                             .as_ref()
-                            .is_some_and(|s| s.file_of(&p).is_some())
+                            .is_some_and(|s| s.file_of(path).is_some())
                     })
-                })
+                };
+                self.checked_file_sets = file_sets;
+                self.published
+                    .iter()
+                    .filter(|(_, p)| !known(&p.path))
+                    .map(|(u, _)| u.clone())
+                    .collect()
             };
-            let gone: Vec<Url> = self
-                .published
-                .keys()
-                .filter(|u| !known(u))
-                .cloned()
-                .collect();
             work.orphans.extend(gone);
             snapshots
         };
@@ -339,6 +365,7 @@ impl Analyzer {
             self.published.insert(
                 uri.clone(),
                 Published {
+                    path: file.name.path.clone(),
                     version: file.version,
                     source: file.source.clone(),
                     findings: findings.clone(),
