@@ -1,9 +1,9 @@
 //! Between the analysis's byte ranges and findings and their LSP shapes.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tower_lsp::lsp_types::{self as lsp, NumberOrString, Position, Range, Url};
 
-use crate::diagnostic::{Diagnostic, Edit, FixKind, Severity};
+use crate::diagnostic::{Diagnostic, Edit, Severity};
 use crate::migration::MigrationFile;
 use crate::position::{LineCol, TextRange};
 
@@ -49,20 +49,11 @@ pub fn severity(severity: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
-/// A finding as the editor shows it; `data` carries the rule's name and
-/// its fixes (with LSP ranges), so a client can apply them without asking.
+/// A finding as the editor shows it. `data` names the rule; its fixes are
+/// offered by `textDocument/codeAction` (not sent with every publication: a
+/// 1,000-line migration with 150 findings would serialize them all on each
+/// keystroke).
 pub fn diagnostic(file: &MigrationFile, d: &Diagnostic) -> lsp::Diagnostic {
-    let fixes: Vec<Value> = d
-        .fixes
-        .iter()
-        .map(|fix| {
-            json!({
-                "title": fix.title,
-                "kind": match fix.kind { FixKind::Approve => "approve", FixKind::Rewrite => "rewrite" },
-                "edits": fix.edits.iter().map(|e| text_edit(file, e)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
     lsp::Diagnostic {
         range: range(file, d.range),
         severity: Some(severity(d.severity)),
@@ -74,7 +65,7 @@ pub fn diagnostic(file: &MigrationFile, d: &Diagnostic) -> lsp::Diagnostic {
         message: d.message.clone(),
         related_information: None,
         tags: None,
-        data: Some(json!({ "rule": d.rule.name, "fixes": fixes })),
+        data: Some(json!({ "rule": d.rule.name })),
     }
 }
 
