@@ -259,3 +259,32 @@ fn check_does_not_block_on_a_fifo() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["summary"]["files"], 1, "{report:#}");
 }
+
+/// A migration replaced by a FIFO after the index was built, then announced
+/// as changed (`git checkout` of a branch where it is one, say).
+/// Hangs today: the watched-file event re-reads the listed path through
+/// `ProjectFile::read` (`project.rs`), which opens the FIFO. The fix belongs
+/// there (refuse what `metadata` says is not a regular file); that file is
+/// being reworked on another branch. Run with `--ignored` once it is.
+#[test]
+#[ignore = "hangs: ProjectFile::read opens a FIFO (docs/reliability.md, Not yet done)"]
+fn a_file_that_becomes_a_fifo() {
+    let project = Project::new();
+    let a1 = project.write("a1_init.py", &migration("a1", None, "init"));
+    let b2 = project.write("b2_next.py", &migration("b2", Some("a1"), "next"));
+    let mut server = Server::start(&project.root, vscode_capabilities(), None);
+    let uri = server.open(&a1, 1);
+    server.diagnostics_until(&uri, |p| p["version"] == 1);
+    std::fs::remove_file(&b2).unwrap();
+    if !mkfifo(&b2) {
+        eprintln!("mkfifo is missing: skipped");
+        return;
+    }
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": lsp_support::uri(&b2), "type": 2}]}),
+    );
+    server.change(&uri, 2, (0, 0), (0, 0), "# after\n");
+    server.diagnostics_until(&uri, |p| p["version"] == 2);
+    assert_eq!(server.shutdown(), Some(0));
+}
