@@ -288,3 +288,43 @@ fn a_file_that_becomes_a_fifo() {
     server.diagnostics_until(&uri, |p| p["version"] == 2);
     assert_eq!(server.shutdown(), Some(0));
 }
+
+/// Hostile texts arriving as documents rather than files: NUL bytes, 5,000
+/// open brackets, lone CR and mixed line ends, a 2 MB line, edits that split
+/// a surrogate pair, and a body whose JSON holds a lone surrogate.
+#[test]
+fn hostile_documents_opened_and_edited() {
+    let project = Project::new();
+    let base = migration("a1", None, "init");
+    let texts = [
+        ("nul", format!("\0{base}\0\0")),
+        ("brackets", format!("{base}x = {}\n", "(".repeat(5_000))),
+        ("lone_cr", base.replace('\n', "\r")),
+        (
+            "mixed",
+            base.replacen('\n', "\r\n", 7).replacen('\n', "\r", 3),
+        ),
+        ("long_line", format!("{base}# {}\n", "é".repeat(1_000_000))),
+        ("emoji", base.replace("init", "😀😀 init")),
+    ];
+    let mut server = Server::start(&project.root, vscode_capabilities(), None);
+    for (name, text) in &texts {
+        let path = project.versions.join(format!("{name}.py"));
+        let uri = server.open_text(&path, 1, text);
+        server.diagnostics_until(&uri, |p| p["version"] == 1);
+        // Inside the first emoji's surrogate pair, and across line ends.
+        server.change(&uri, 2, (0, 4), (0, 5), "x");
+        server.change(&uri, 3, (0, 1), (3, 2), "");
+        server.change(&uri, 4, (2, 0), (2, 0), "\r\n\r");
+        server.diagnostics_until(&uri, |p| p["version"] == 4);
+    }
+    // `\ud800` alone is not a Unicode scalar: the message cannot be decoded.
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didOpen","params":{{"textDocument":{{"uri":"{}","languageId":"python","version":1,"text":"revision = '\ud800'"}}}}}}"#,
+        uri(&project.versions.join("surrogate.py"))
+    );
+    server.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+    let symbols = server.request("workspace/symbol", json!({"query": "a1"}));
+    assert!(symbols.is_array(), "{symbols}");
+    assert_eq!(server.shutdown(), Some(0));
+}
