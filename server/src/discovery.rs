@@ -494,6 +494,12 @@ pub fn list_files(spec: &ProjectSpec) -> Vec<Listed> {
                 if !is_revision_file_name(name) || !seen.insert(real.clone()) {
                     continue;
                 }
+                // A FIFO, socket or device is never opened: reading a FIFO
+                // blocks until something writes to it. A link counts as its
+                // target; one that leads nowhere stays (reading reports why).
+                if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    continue;
+                }
                 out.push(Listed::File(path));
             }
             if location.recursive {

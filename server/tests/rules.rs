@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use alembic_lsp::config::Config;
-use alembic_lsp::diagnostic::{Diagnostic, Fix, FixKind};
+use alembic_lsp::diagnostic::{Diagnostic, Edit, Fix, FixKind};
 use alembic_lsp::migration::MigrationFile;
 use alembic_lsp::rules::{self, FileContext};
 
@@ -275,4 +275,263 @@ fn every_fix_on_the_corpora() {
     assert!(files > 0, "no corpus found");
     eprintln!("{files} files, {applied} fixes applied");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Generated migrations: random combinations of the statements the rules
+/// look at, with and without tags, in every layout variation; every fix of
+/// every finding must pass `fix_failures` and `fix_claims`.
+mod generated {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Statements of `upgrade()`, `{i}` the indentation, `{s}` a string
+    /// that may hold non-ASCII text.
+    const STATEMENTS: &[&str] = &[
+        "{i}op.drop_table(\"{s}\")",
+        "{i}op.drop_column(\"users\", \"{s}\")",
+        "{i}op.alter_column(\"users\", \"email\", nullable=False)",
+        "{i}op.alter_column(\"users\", \"email\", type_=sa.Text())",
+        "{i}op.alter_column(\n{i}{i}\"users\",\n{i}{i}\"email\",\n{i}{i}existing_type=sa.String(),\n{i}{i}nullable=False,\n{i})",
+        "{i}op.create_index(\"ix_{s}\", \"users\", [\"email\"])",
+        "{i}op.create_index(\n{i}{i}\"ix_email\",\n{i}{i}\"users\",\n{i}{i}[\"email\"],\n{i})",
+        "{i}op.drop_index(\"ix_{s}\")",
+        "{i}op.add_column(\"users\", sa.Column(\"{s}\", sa.Integer(), nullable=False))",
+        "{i}op.add_column(\"users\", sa.Column(\"id2\", sa.Uuid(), server_default=sa.text(\"gen_random_uuid()\")))",
+        "{i}op.create_foreign_key(\"fk\", \"orders\", \"users\", [\"user_id\"], [\"id\"])",
+        "{i}op.create_unique_constraint(\"uq\", \"users\", [\"email\"])",
+        "{i}op.rename_table(\"old\", \"new\")",
+        "{i}op.execute(\"DROP TABLE {s}\")",
+        "{i}op.execute(\"ALTER TABLE users ALTER COLUMN email TYPE text\")",
+        "{i}op.execute(\"CREATE INDEX ix ON users (email); DROP INDEX ix_old\")",
+        "{i}op.execute(sa.text(\"\"\"\n    ALTER TABLE users\n        DROP COLUMN {s}\n\"\"\"))",
+        "{i}op.execute(\"ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id)\")",
+        "{i}with op.batch_alter_table(\"users\") as batch_op:\n{i}{i}batch_op.drop_column(\"{s}\")\n{i}{i}batch_op.alter_column(\"email\", nullable=False)",
+        "{i}with op.get_context().autocommit_block():\n{i}{i}op.create_index(\"ix\", \"users\", [\"email\"], postgresql_concurrently=True)",
+        "{i}op.create_index(\"ix\", \"users\", [\"email\"], postgresql_concurrently=True)",
+        "{i}op.create_table(\"{s}\", sa.Column(\"id\", sa.Integer(), primary_key=True))\n{i}op.create_index(\"ix_new\", \"{s}\", [\"id\"])",
+        "{i}x = 1  # not an operation",
+        "{i}pass",
+    ];
+
+    /// Comments above or after a statement.
+    const ABOVE: &[&str] = &[
+        "",
+        "{i}# destructive: approved\n",
+        "{i}# backfill: ok\n",
+        "{i}# type-change: approved -- reviewed\n",
+        "{i}# destructive: approve\n",
+        "{i}# destructve: approved\n",
+        "{i}# a plain comment\n",
+        "\n",
+        "{i}# Destructive: Approved\n{i}# second line\n",
+    ];
+    const TRAILING: &[&str] = &[
+        "",
+        "  # destructive: approved",
+        "  # type-change: approved; backfill: ok",
+        "  # empty: allow",
+        "  # note",
+    ];
+    const STRINGS: &[&str] = &["legacy", "tàble_😀", "naïve", "日本"];
+    const DOWNGRADES: &[&str] = &[
+        "\n\ndef downgrade():\n{i}op.drop_table(\"x\")\n",
+        "\n\ndef downgrade():\n{i}pass\n",
+        "\n\ndef downgrade():\n{i}raise NotImplementedError()\n",
+        "",
+    ];
+
+    #[derive(Debug, Clone)]
+    struct Layout {
+        statements: Vec<(usize, usize, usize, usize)>,
+        docstring: bool,
+        tab: bool,
+        crlf: bool,
+        trailing_spaces: bool,
+        upgrade_comment: usize,
+        downgrade: usize,
+        helper: bool,
+        require_reason: bool,
+    }
+
+    fn layout() -> impl Strategy<Value = Layout> {
+        (
+            prop::collection::vec(
+                (
+                    0..STATEMENTS.len(),
+                    0..ABOVE.len(),
+                    0..TRAILING.len(),
+                    0..STRINGS.len(),
+                ),
+                0..6,
+            ),
+            any::<[bool; 6]>(),
+            0..3usize,
+            0..DOWNGRADES.len(),
+        )
+            .prop_map(|(statements, flags, upgrade_comment, downgrade)| Layout {
+                statements,
+                docstring: flags[0],
+                tab: flags[1],
+                crlf: flags[2],
+                trailing_spaces: flags[3],
+                helper: flags[4],
+                require_reason: flags[5],
+                upgrade_comment,
+                downgrade,
+            })
+    }
+
+    fn render(l: &Layout) -> String {
+        let i = if l.tab { "\t" } else { "    " };
+        let fill = |t: &str, s: &str| t.replace("{i}", i).replace("{s}", s);
+        let mut text = String::new();
+        if l.docstring {
+            text.push_str("\"\"\"add things — ünïcode\n\nRevision ID: a1b2c3d4e5f6\nRevises: \nCreate Date: 2024-01-01 00:00:00\n\n\"\"\"\n");
+        }
+        text.push_str("from alembic import op\nimport sqlalchemy as sa\n\nrevision = \"a1b2c3d4e5f6\"\ndown_revision = None\nbranch_labels = None\ndepends_on = None\n\n\n");
+        match l.upgrade_comment {
+            1 => text.push_str("# empty: allow\n"),
+            2 => text.push_str("# a comment above def\n"),
+            _ => {}
+        }
+        text.push_str("def upgrade():\n");
+        if l.statements.is_empty() {
+            text.push_str(&format!("{i}pass\n"));
+        }
+        for &(statement, above, trailing, s) in &l.statements {
+            text.push_str(&fill(ABOVE[above], STRINGS[s]));
+            text.push_str(&fill(STATEMENTS[statement], STRINGS[s]));
+            text.push_str(TRAILING[trailing]);
+            text.push('\n');
+        }
+        text.push_str(&fill(DOWNGRADES[l.downgrade], ""));
+        if l.trailing_spaces {
+            text = text.replace("\n", "  \n");
+        }
+        if l.crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        text
+    }
+
+    /// `(kind, text)` of every token that is code, not a comment.
+    fn code_tokens(text: &str) -> Vec<(String, String)> {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(text, None).unwrap();
+        let mut out = Vec::new();
+        let mut todo = vec![tree.root_node()];
+        while let Some(node) = todo.pop() {
+            if node.kind() == "comment" {
+                continue;
+            }
+            if node.child_count() == 0 {
+                if node.start_byte() < node.end_byte() && !node.kind().contains("newline") {
+                    out.push((node.kind().to_owned(), text[node.byte_range()].to_owned()));
+                }
+                continue;
+            }
+            let mut cursor = node.walk();
+            let children: Vec<_> = node.children(&mut cursor).collect();
+            todo.extend(children.into_iter().rev());
+        }
+        out
+    }
+
+    /// What a fix claims, checked on its edits: they lie in the text, on
+    /// character boundaries, without overlapping; an approval only adds
+    /// comments (the code tokens stay the same); a rewrite stays on the lines
+    /// of its finding's statement and the comment block right above it.
+    fn fix_claims(file: &MigrationFile, d: &Diagnostic, fix: &Fix) -> Vec<String> {
+        let text = &file.text;
+        let what = format!("{} `{}`", fix.title, d.message);
+        let mut failures = Vec::new();
+        let mut ranges: Vec<_> = fix.edits.iter().map(|e| e.range).collect();
+        ranges.sort_by_key(|r| (r.start, r.end));
+        for r in &ranges {
+            if r.start > r.end
+                || r.end > text.len()
+                || !text.is_char_boundary(r.start)
+                || !text.is_char_boundary(r.end)
+            {
+                failures.push(format!("{what}: edit {r:?} is not a range of the text"));
+                return failures;
+            }
+        }
+        if ranges.windows(2).any(|w| w[0].end > w[1].start) {
+            failures.push(format!("{what}: edits overlap: {ranges:?}"));
+        }
+        let fixed = apply(text, fix);
+        match fix.kind {
+            FixKind::Approve => {
+                if fix.edits.iter().any(|e| !e.range.is_empty()) {
+                    failures.push(format!("{what}: an approval removes text"));
+                }
+                if code_tokens(text) != code_tokens(&fixed) {
+                    failures.push(format!("{what}: an approval changed code:\n{fixed}"));
+                }
+            }
+            FixKind::Rewrite => {
+                let statement = d.anchor.map_or(d.range, |a| a.range);
+                let last = file.line_index.line_of(statement.end);
+                let mut top = file.line_index.line_of(statement.start);
+                while top > 0 && file.line_text(top - 1).trim_start().starts_with('#') {
+                    top -= 1;
+                }
+                let start = file.line_index.line_start(top);
+                let end = file.line_index.line_start(last + 1).max(statement.end);
+                // Besides, a rewrite may add the import of what it calls.
+                let import = |e: &Edit| {
+                    e.range.is_empty()
+                        && e.new_text.lines().all(|l| {
+                            let l = l.trim();
+                            l.is_empty() || l.starts_with("from ") || l.starts_with("import ")
+                        })
+                };
+                for e in &fix.edits {
+                    if (e.range.start < start || e.range.end > end) && !import(e) {
+                        failures.push(format!(
+                            "{what}: edit {:?} {:?} leaves the statement's lines {start}..{end}",
+                            e.range, e.new_text
+                        ));
+                    }
+                }
+            }
+        }
+        failures
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 256,
+            // Tests write nothing into the source tree; a failure prints its input.
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn every_fix_on_generated_migrations(l in layout()) {
+            let text = render(&l);
+            let config = Config {
+                concurrent_index_helpers: if l.helper {
+                    vec!["app.db.create_index_concurrently".into()]
+                } else {
+                    Vec::new()
+                },
+                require_reason: l.require_reason,
+                ..Config::default()
+            };
+            let (file, diagnostics) = check(&text, &config);
+            prop_assert!(file.syntax_errors.is_empty(), "the generator made a broken file:\n{}", text);
+            let (mut failures, _) = fix_failures("generated", &text, &config);
+            for d in &diagnostics {
+                for fix in &d.fixes {
+                    failures.extend(fix_claims(&file, d, fix));
+                }
+            }
+            prop_assert!(failures.is_empty(), "{}\n\n--- input:\n{}", failures.join("\n\n"), text);
+        }
+    }
 }

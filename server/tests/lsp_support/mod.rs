@@ -96,8 +96,19 @@ fn message(id: Option<i64>, method: &str, params: Value) -> Value {
 
 impl Server {
     pub fn spawn() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_alembic-lsp"))
-            .arg("--stdio")
+        Server::spawn_command(Server::command())
+    }
+
+    /// The command that runs the server, for tests that set its environment
+    /// or wrap it (`strace`) before `spawn_command`.
+    pub fn command() -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_alembic-lsp"));
+        command.arg("--stdio");
+        command
+    }
+
+    pub fn spawn_command(mut command: Command) -> Server {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -135,7 +146,17 @@ impl Server {
 
     /// Starts a server and initializes it on `root`.
     pub fn start(root: &Path, capabilities: Value, options: Option<Value>) -> Server {
-        let mut server = Server::spawn();
+        Server::start_command(Server::command(), root, capabilities, options)
+    }
+
+    /// `start` with a prepared command (see `command`).
+    pub fn start_command(
+        command: Command,
+        root: &Path,
+        capabilities: Value,
+        options: Option<Value>,
+    ) -> Server {
+        let mut server = Server::spawn_command(command);
         let result = server.request(
             "initialize",
             json!({
