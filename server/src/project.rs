@@ -29,7 +29,10 @@ pub struct ProjectFile {
 impl ProjectFile {
     pub fn read(path: &Path) -> ProjectFile {
         let result = std::fs::metadata(path).and_then(|meta| {
-            if meta.len() > MAX_FILE_SIZE {
+            if !meta.is_file() {
+                // A FIFO would block the read until a writer comes.
+                Err(std::io::Error::other("not a regular file"))
+            } else if meta.len() > MAX_FILE_SIZE {
                 Err(std::io::Error::other(format!(
                     "the file is {} MB, over the {} MB this tool parses",
                     meta.len() / (1024 * 1024),

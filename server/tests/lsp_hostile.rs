@@ -262,12 +262,9 @@ fn check_does_not_block_on_a_fifo() {
 
 /// A migration replaced by a FIFO after the index was built, then announced
 /// as changed (`git checkout` of a branch where it is one, say).
-/// Hangs today: the watched-file event re-reads the listed path through
-/// `ProjectFile::read` (`project.rs`), which opens the FIFO. The fix belongs
-/// there (refuse what `metadata` says is not a regular file); that file is
-/// being reworked on another branch. Run with `--ignored` once it is.
+/// The watched-file event re-reads the listed path through
+/// `ProjectFile::read`, which must refuse it rather than open it and wait.
 #[test]
-#[ignore = "hangs: ProjectFile::read opens a FIFO (docs/reliability.md, Not yet done)"]
 fn a_file_that_becomes_a_fifo() {
     let project = Project::new();
     let a1 = project.write("a1_init.py", &migration("a1", None, "init"));
