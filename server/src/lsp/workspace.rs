@@ -545,20 +545,25 @@ impl ProjectState {
     /// and the graph for unchanged declarations.
     pub fn analyze(&mut self, docs: &Documents, open: &HashMap<PathBuf, Url>) -> Arc<Snapshot> {
         let previous = self.snapshot.clone().filter(|_| !self.stale);
-        // Fast path (a keystroke): the same files, only open documents changed.
+        // Fast path (a keystroke): the same files, only open documents
+        // changed; `changed` lists the files whose text is new.
         let reused = previous.as_ref().and_then(|p| {
             let open_files = self.same_open_files(p, open)?;
             let mut files = p.files.clone();
+            let mut changed = Vec::new();
             for (i, uri) in open_files {
                 let (version, source) = docs.source(&uri)?;
+                if !Arc::ptr_eq(&files[i].source, &source) {
+                    changed.push(i);
+                }
                 files[i].version = Some(version);
                 files[i].source = source;
             }
-            Some(files)
+            Some((files, changed))
         });
-        let files = match reused {
-            Some(files) => files,
-            None => self.collect_files(docs, open),
+        let (files, changed) = match reused {
+            Some((files, changed)) => (files, Some(changed)),
+            None => (self.collect_files(docs, open), None),
         };
         let same_files = previous.as_ref().filter(|p| {
             p.files.len() == files.len()
@@ -569,26 +574,41 @@ impl ProjectState {
         });
 
         let config = self.config.clone();
+        // Only the changed files are looked at when the rest is known to be
+        // as before (10,000 files per keystroke otherwise).
+        let changed =
+            changed.filter(|_| same_files.is_some_and(|p| Arc::ptr_eq(&p.config, &config)));
         let cache = &self.cache;
-        let own_findings: Vec<Arc<Vec<Diagnostic>>> = files
-            .par_iter()
-            .enumerate()
-            .map(|(i, f)| {
-                if let Some(p) = same_files {
-                    if Arc::ptr_eq(&p.files[i].source, &f.source) && Arc::ptr_eq(&p.config, &config)
-                    {
-                        return p.own_findings[i].clone();
-                    }
+        let own_of = |i: usize| -> Arc<Vec<Diagnostic>> {
+            let f = &files[i];
+            if let Some(p) = same_files {
+                if Arc::ptr_eq(&p.files[i].source, &f.source) && Arc::ptr_eq(&p.config, &config) {
+                    return p.own_findings[i].clone();
                 }
-                if let Some(c) = cache.get(&f.name.path) {
-                    if Arc::ptr_eq(&c.source, &f.source) && Arc::ptr_eq(&c.config, &config) {
-                        return c.diagnostics.clone();
-                    }
+            }
+            if let Some(c) = cache.get(&f.name.path) {
+                if Arc::ptr_eq(&c.source, &f.source) && Arc::ptr_eq(&c.config, &config) {
+                    return c.diagnostics.clone();
                 }
-                Arc::new(project::file_diagnostics(&file_input(f), &config))
-            })
-            .collect();
-        for (i, (f, diagnostics)) in files.iter().zip(&own_findings).enumerate() {
+            }
+            Arc::new(project::file_diagnostics(&file_input(f), &config))
+        };
+        let own_findings: Vec<Arc<Vec<Diagnostic>>> = match (same_files, &changed) {
+            (Some(p), Some(changed)) => {
+                let mut own = p.own_findings.clone();
+                for &i in changed {
+                    own[i] = own_of(i);
+                }
+                own
+            }
+            _ => (0..files.len()).into_par_iter().map(own_of).collect(),
+        };
+        let visit: Vec<usize> = match &changed {
+            Some(changed) => changed.clone(),
+            None => (0..files.len()).collect(),
+        };
+        for i in visit.iter().copied() {
+            let (f, diagnostics) = (&files[i], &own_findings[i]);
             if same_files.is_some_and(|p| Arc::ptr_eq(&p.own_findings[i], diagnostics)) {
                 continue;
             }
@@ -609,7 +629,7 @@ impl ProjectState {
         }
 
         let (index, graph, graph_findings) = match same_files {
-            Some(p) if same_graph_inputs(p, &files) => {
+            Some(p) if same_graph_inputs(p, &files, changed.as_deref()) => {
                 (p.index.clone(), p.graph.clone(), p.graph_findings.clone())
             }
             _ => {
@@ -634,24 +654,41 @@ impl ProjectState {
                 (index, Arc::new(graph), Arc::new(findings))
             }
         };
-        let graph_reused = same_files.filter(|p| Arc::ptr_eq(&p.graph_findings, &graph_findings));
-        let merged = own_findings
-            .iter()
-            .enumerate()
-            .map(|(i, own)| {
-                if let Some(p) = graph_reused {
-                    if Arc::ptr_eq(&p.own_findings[i], own) {
-                        return p.diagnostics[i].clone();
-                    }
+        let graph_same =
+            same_files.is_some_and(|p| Arc::ptr_eq(&p.graph_findings, &graph_findings));
+        let merged_of = |i: usize| -> Arc<Vec<Diagnostic>> {
+            let own = &own_findings[i];
+            if let Some(p) = same_files {
+                // A rebuilt graph mostly finds what it found before.
+                if Arc::ptr_eq(&p.own_findings[i], own)
+                    && (graph_same || p.graph_findings[i] == graph_findings[i])
+                {
+                    return p.diagnostics[i].clone();
                 }
-                let graph = graph_findings[i].iter().map(|d| (0, d.clone())).collect();
-                let merged = project::merge_diagnostics(vec![own.as_ref().clone()], graph);
-                Arc::new(merged.into_iter().next().unwrap_or_default())
-            })
-            .collect();
-        let open_files = (0..files.len())
-            .filter(|&i| files[i].version.is_some())
-            .collect();
+            }
+            if graph_findings[i].is_empty() {
+                return own.clone();
+            }
+            let graph = graph_findings[i].iter().map(|d| (0, d.clone())).collect();
+            let merged = project::merge_diagnostics(vec![own.as_ref().clone()], graph);
+            Arc::new(merged.into_iter().next().unwrap_or_default())
+        };
+        let merged: Vec<Arc<Vec<Diagnostic>>> = match (same_files, &changed) {
+            (Some(p), Some(changed)) if graph_same => {
+                let mut merged = p.diagnostics.clone();
+                for &i in changed {
+                    merged[i] = merged_of(i);
+                }
+                merged
+            }
+            _ => (0..files.len()).map(merged_of).collect(),
+        };
+        let open_files = match (same_files, &changed) {
+            (Some(p), Some(_)) => p.open_files.clone(),
+            _ => (0..files.len())
+                .filter(|&i| files[i].version.is_some())
+                .collect(),
+        };
         let snapshot = Arc::new(Snapshot {
             project: self.id,
             files,
@@ -743,8 +780,12 @@ impl ProjectState {
 /// every changed text declares the same four variables, ranges included, so
 /// the graph and its findings can be reused — typing in `upgrade()` of one
 /// file in a 10,000-revision project does not rebuild the graph.
-fn same_graph_inputs(previous: &Snapshot, files: &[SnapshotFile]) -> bool {
-    previous.files.iter().zip(files).all(|(old, new)| {
+fn same_graph_inputs(
+    previous: &Snapshot,
+    files: &[SnapshotFile],
+    changed: Option<&[usize]>,
+) -> bool {
+    let same = |(old, new): (&SnapshotFile, &SnapshotFile)| {
         if Arc::ptr_eq(&old.source, &new.source) {
             return old.read_error == new.read_error;
         }
@@ -754,7 +795,14 @@ fn same_graph_inputs(previous: &Snapshot, files: &[SnapshotFile]) -> bool {
             && a.down_revision == b.down_revision
             && a.depends_on == b.depends_on
             && a.branch_labels == b.branch_labels
-    })
+    };
+    match changed {
+        // The other files are the previous snapshot's, text and all.
+        Some(changed) => changed
+            .iter()
+            .all(|&i| same((&previous.files[i], &files[i]))),
+        None => previous.files.iter().zip(files).all(same),
+    }
 }
 
 fn file_input(f: &SnapshotFile) -> FileInput<'_> {
