@@ -169,6 +169,7 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
         .collect();
     op_names.insert("op".into());
 
+    let (k, f) = (syntax::kinds(), syntax::fields());
     for index in 0..file.functions.len() {
         // The body, from the function's name (a block can share its range
         // with its only statement, so it is not looked up by range).
@@ -190,19 +191,19 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                 is_statement,
             } = site;
             let Some(arguments) = call
-                .child_by_field_name("arguments")
-                .filter(|a| a.kind() == "argument_list")
+                .child_by_field_id(f.arguments)
+                .filter(|a| a.kind_id() == k.argument_list)
             else {
                 continue;
             };
-            let Some(function) = call.child_by_field_name("function") else {
+            let Some(function) = call.child_by_field_id(f.function) else {
                 continue;
             };
-            let helper = (function.kind() == "identifier").then_some(function);
-            let (receiver_node, method_node) = if function.kind() == "attribute" {
+            let helper = (function.kind_id() == k.identifier).then_some(function);
+            let (receiver_node, method_node) = if function.kind_id() == k.attribute {
                 (
-                    function.child_by_field_name("object"),
-                    function.child_by_field_name("attribute"),
+                    function.child_by_field_id(f.object),
+                    function.child_by_field_id(f.attribute),
                 )
             } else {
                 (None, None)
@@ -435,10 +436,11 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
         statement_call: None,
     }];
     let mut cursor = body.walk();
+    let k = syntax::kinds();
     while let Some(frame) = stack.pop() {
         let node = frame.node;
-        match node.kind() {
-            "block" => {
+        match node.kind_id() {
+            kind if kind == k.block => {
                 for child in node.named_children(&mut cursor) {
                     stack.push(Frame {
                         node: child,
@@ -449,10 +451,10 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
                 }
                 continue;
             }
-            "with_statement" => {
+            kind if kind == k.with_statement => {
                 let inner = std::rc::Rc::new(frame.context.inside(node, source, op_names));
                 for child in node.named_children(&mut cursor) {
-                    let context = if child.kind() == "block" {
+                    let context = if child.kind_id() == k.block {
                         inner.clone()
                     } else {
                         frame.context.clone()
@@ -466,13 +468,13 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
                 }
                 continue;
             }
-            "call" => sites.push(CallSite {
+            kind if kind == k.call => sites.push(CallSite {
                 call: node,
                 context: frame.context.clone(),
                 statement: frame.statement,
                 is_statement: frame.statement_call == Some(node.id()),
             }),
-            "string" | "comment" | "identifier" => continue,
+            kind if kind == k.string || kind == k.comment || kind == k.identifier => continue,
             _ => {}
         }
         for child in node.named_children(&mut cursor) {
@@ -489,15 +491,19 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
 
 /// The call an expression statement consists of (through `await` and parentheses).
 fn statement_call(statement: Node) -> Option<Node> {
-    if statement.kind() != "expression_statement" {
+    let k = syntax::kinds();
+    if statement.kind_id() != k.expression_statement {
         return None;
     }
     let mut node = statement.named_child(0)?;
     loop {
-        match node.kind() {
-            "call" => return Some(node),
-            "await" | "parenthesized_expression" => node = node.named_child(0)?,
-            _ => return None,
+        let kind = node.kind_id();
+        if kind == k.call {
+            return Some(node);
+        } else if kind == k.await_ || kind == k.parenthesized_expression {
+            node = node.named_child(0)?;
+        } else {
+            return None;
         }
     }
 }
@@ -535,8 +541,9 @@ fn first_string_arg(call: Node, source: &str, keyword: &str) -> Option<IdLit> {
 }
 
 fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExpr {
+    let (k, f) = (syntax::kinds(), syntax::fields());
     let callee = call
-        .child_by_field_name("function")
+        .child_by_field_id(f.function)
         .and_then(|f| dotted_name(f, source))
         .unwrap_or_default();
     let mut expr = CallExpr {
@@ -546,10 +553,10 @@ fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExp
         range: range(call),
     };
     for arg in children(arguments) {
-        if arg.kind() == "keyword_argument" {
+        if arg.kind_id() == k.keyword_argument {
             let (Some(name), Some(value)) = (
-                arg.child_by_field_name("name"),
-                arg.child_by_field_name("value"),
+                arg.child_by_field_id(f.name),
+                arg.child_by_field_id(f.value),
             ) else {
                 continue;
             };
@@ -570,32 +577,41 @@ fn to_expr(node: Node, source: &str, depth: usize) -> Expr {
     if depth > MAX_EXPR_DEPTH {
         return Expr::Other(r);
     }
-    match node.kind() {
-        "string" | "concatenated_string" => match string_value(node, source) {
+    let k = syntax::kinds();
+    let kind = node.kind_id();
+    if kind == k.string || kind == k.concatenated_string {
+        match string_value(node, source) {
             Some(s) => Expr::Str(s),
             None => Expr::Other(r),
-        },
-        "true" => Expr::Bool(true, r),
-        "false" => Expr::Bool(false, r),
-        "none" => Expr::None(r),
-        "identifier" | "attribute" => match dotted_name(node, source) {
+        }
+    } else if kind == k.true_ {
+        Expr::Bool(true, r)
+    } else if kind == k.false_ {
+        Expr::Bool(false, r)
+    } else if kind == k.none {
+        Expr::None(r)
+    } else if kind == k.identifier || kind == k.attribute {
+        match dotted_name(node, source) {
             Some(name) => Expr::Name(name, r),
             None => Expr::Other(r),
-        },
-        "call" => match node.child_by_field_name("arguments") {
-            Some(args) if args.kind() == "argument_list" => {
+        }
+    } else if kind == k.call {
+        match node.child_by_field_id(syntax::fields().arguments) {
+            Some(args) if args.kind_id() == k.argument_list => {
                 Expr::Call(Box::new(call_expr(node, args, source, depth)))
             }
             _ => Expr::Other(r),
-        },
-        "list" | "tuple" | "set" => Expr::Seq(
+        }
+    } else if kind == k.list || kind == k.tuple || kind == k.set {
+        Expr::Seq(
             children(node)
                 .into_iter()
                 .map(|c| to_expr(c, source, depth + 1))
                 .collect(),
             r,
-        ),
-        _ => Expr::Other(r),
+        )
+    } else {
+        Expr::Other(r)
     }
 }
 

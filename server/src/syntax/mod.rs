@@ -2,7 +2,10 @@
 //! helpers over nodes. Nothing above this module touches tree-sitter's API
 //! beyond `Node`.
 
+pub mod kinds;
 pub mod pystring;
+
+pub use kinds::{fields, kinds};
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -109,17 +112,17 @@ pub fn syntax_errors(tree: &Tree) -> Vec<(TextRange, bool)> {
 pub fn dotted_name(node: Node, source: &str) -> Option<String> {
     let mut parts = Vec::new();
     let mut current = node;
+    let (k, f) = (kinds(), fields());
     loop {
-        match current.kind() {
-            "identifier" => {
-                parts.push(text(current, source));
-                break;
-            }
-            "attribute" => {
-                parts.push(text(current.child_by_field_name("attribute")?, source));
-                current = current.child_by_field_name("object")?;
-            }
-            _ => return None,
+        let kind = current.kind_id();
+        if kind == k.identifier {
+            parts.push(text(current, source));
+            break;
+        } else if kind == k.attribute {
+            parts.push(text(current.child_by_field_id(f.attribute)?, source));
+            current = current.child_by_field_id(f.object)?;
+        } else {
+            return None;
         }
         if parts.len() > 32 {
             return None;
@@ -131,9 +134,10 @@ pub fn dotted_name(node: Node, source: &str) -> Option<String> {
 
 /// Skips parentheses around an expression.
 pub fn unparenthesize(mut node: Node) -> Node {
-    while node.kind() == "parenthesized_expression" {
+    let k = kinds();
+    while node.kind_id() == k.parenthesized_expression {
         match node.named_child(0) {
-            Some(inner) if inner.kind() != "comment" => node = inner,
+            Some(inner) if inner.kind_id() != k.comment => node = inner,
             _ => break,
         }
     }
@@ -144,7 +148,7 @@ pub fn unparenthesize(mut node: Node) -> Node {
 pub fn children(node: Node) -> Vec<Node> {
     let mut cursor = node.walk();
     node.named_children(&mut cursor)
-        .filter(|c| c.kind() != "comment")
+        .filter(|c| c.kind_id() != kinds().comment)
         .collect()
 }
 
