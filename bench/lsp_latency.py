@@ -12,6 +12,9 @@ usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstr
                docstring: the end of the docstring's first line, above the revision
                variables, so every keystroke moves their ranges and rebuilds the graph
   --bin        the server binary (default: $ALEMBIC_LSP_BIN, else target/release/alembic-lsp)
+  --heads N    then N times: point the file's down_revision at its grandparent (its
+               parent becomes a second head) and back; the time until both files'
+               diagnostics are republished is one sample (default 20; 0 to skip)
   --json       print the numbers as JSON instead of a table
 
 It starts the server over stdio as an editor would, waits for the workspace index
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import statistics
 import subprocess
 import sys
@@ -105,12 +109,62 @@ def utf16_len(text):
     return len(text.encode("utf-16-le")) // 2
 
 
+def declared(text, name):
+    """The id a module-level `name = '...'` declares (None when not a plain string)."""
+    m = re.search(rf"^{name}\s*(?::[^=\n]*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
+    return m and (m.group(1), m.start(1), m.end(1))
+
+
+def head_change(client, uri, files, text, version, rounds):
+    """Samples of: down_revision edit → publishDiagnostics of both affected files."""
+    down = declared(text, "down_revision")
+    if not rounds or not down:
+        return []
+    parent_id, start, end = down
+    parent = next((p for p in files if (declared(p.read_text(errors="replace"), "revision")
+                                        or ("",))[0] == parent_id), None)
+    grand = parent and declared(parent.read_text(errors="replace"), "down_revision")
+    if not grand:
+        print("  (no down_revision edit: the parent has no single string parent)", file=sys.stderr)
+        return []
+    parent_uri = parent.resolve().as_uri()
+    line = text.count("\n", 0, start)
+    col = utf16_len(text[text.rfind("\n", 0, start) + 1:start])
+    has_mg201 = lambda m: any(d.get("code") == "MG201" for d in m["params"]["diagnostics"])
+    samples, current = [], parent_id
+    for i in range(2 * rounds):
+        new = grand[0] if current == parent_id else parent_id
+        version += 1
+        rng = {"start": {"line": line, "character": col},
+               "end": {"line": line, "character": col + utf16_len(current)}}
+        split = new == grand[0]
+        sent = time.perf_counter()
+        client.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": rng, "text": new}]})
+        seen = set()
+        last = sent
+        while len(seen) < 2:
+            at, m = client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                                and m["params"]["uri"] in (uri, parent_uri))
+            p = m["params"]
+            if p["uri"] == uri and p.get("version") != version:
+                continue
+            if has_mg201(m) == split:
+                seen.add(p["uri"])
+                last = at
+        samples.append((last - sent) * 1000)
+        current = new
+    return samples
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir", type=Path)
     ap.add_argument("--file", type=Path)
     ap.add_argument("--keystrokes", type=int, default=300)
     ap.add_argument("--where", choices=["upgrade", "docstring"], default="upgrade")
+    ap.add_argument("--heads", type=int, default=20)
     ap.add_argument("--bin")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -185,6 +239,7 @@ def main():
         samples.append((got - sent) * 1000)
         if not new_line:
             column += utf16_len(ch)
+    head_samples = head_change(client, uri, files, text, version, args.heads)
     client.request("shutdown")
     client.notify("exit", None)
     client.proc.wait(timeout=30)
@@ -205,6 +260,9 @@ def main():
         "p99_ms": round(percentile(samples, 99), 2),
         "max_ms": round(max(samples), 2),
     }
+    if head_samples:
+        result["head_change_p50_ms"] = round(statistics.median(head_samples), 2)
+        result["head_change_max_ms"] = round(max(head_samples), 2)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -215,6 +273,9 @@ def main():
         print(f"  keystroke ({args.where}) → diagnostics over {result['keystrokes']} keystrokes: "
               f"p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
               f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms")
+        if head_samples:
+            print(f"  down_revision edit → both heads republished over {len(head_samples)} edits: "
+                  f"p50 {result['head_change_p50_ms']} ms, max {result['head_change_max_ms']} ms")
     if scratch:
         scratch.cleanup()
 
