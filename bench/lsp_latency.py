@@ -240,6 +240,14 @@ def main():
         if not new_line:
             column += utf16_len(ch)
     head_samples = head_change(client, uri, files, text, version, args.heads)
+    memory = {}
+    try:
+        for row in Path(f"/proc/{client.proc.pid}/status").read_text().splitlines():
+            key, _, value = row.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                memory[key] = int(value.split()[0]) // 1024
+    except OSError:
+        pass
     client.request("shutdown")
     client.notify("exit", None)
     client.proc.wait(timeout=30)
@@ -260,6 +268,8 @@ def main():
         "p99_ms": round(percentile(samples, 99), 2),
         "max_ms": round(max(samples), 2),
     }
+    if memory:
+        result["rss_mb"], result["peak_rss_mb"] = memory.get("VmRSS"), memory.get("VmHWM")
     if head_samples:
         result["head_change_p50_ms"] = round(statistics.median(head_samples), 2)
         result["head_change_max_ms"] = round(max(head_samples), 2)
@@ -273,6 +283,8 @@ def main():
         print(f"  keystroke ({args.where}) → diagnostics over {result['keystrokes']} keystrokes: "
               f"p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
               f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms")
+        if memory:
+            print(f"  memory: {result['rss_mb']} MB resident at the end, {result['peak_rss_mb']} MB peak")
         if head_samples:
             print(f"  down_revision edit → both heads republished over {len(head_samples)} edits: "
                   f"p50 {result['head_change_p50_ms']} ms, max {result['head_change_max_ms']} ms")

@@ -143,8 +143,16 @@ pub fn file_diagnostics(input: &FileInput, config: &Config) -> Vec<Diagnostic> {
         );
         return rules::finish(config, vec![d]);
     }
+    // A released model lost the operations the rules read: parse it again.
+    let complete;
+    let file = if input.migration.released {
+        complete = input.migration.reparsed();
+        &complete
+    } else {
+        input.migration
+    };
     rules::check_file(&FileContext {
-        file: input.migration,
+        file,
         config,
         file_name: input.name,
     })

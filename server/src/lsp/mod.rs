@@ -454,7 +454,8 @@ impl LanguageServer for Backend {
                 None => {
                     let path = uri_path(&uri)?;
                     let snapshot = analyzer::snapshot_for(shared, &path)?;
-                    snapshot.files[snapshot.file_of(&path)?].source.clone()
+                    // An unopened file's model keeps no operations.
+                    snapshot.files[snapshot.file_of(&path)?].source.complete()
                 }
             };
             Some(DocumentSymbolResponse::Nested(

@@ -476,30 +476,47 @@ impl ProjectState {
             .collect();
         if !stale.is_empty() {
             changed = true;
-            let read: Vec<(PathBuf, DiskFile)> = stale
+            let config = &self.config;
+            let read: Vec<(PathBuf, DiskFile, Arc<Vec<Diagnostic>>)> = stale
                 .into_par_iter()
                 .map(|(path, stamp)| {
-                    let file = ProjectFile::read(&path);
-                    (path, DiskFile { stamp, file })
+                    let (file, findings) = read_checked(&path, config);
+                    (path, DiskFile { stamp, file }, findings)
                 })
                 .collect();
-            self.disk.extend(read);
+            for (path, disk, findings) in read {
+                self.remember(&path, &disk, findings);
+                self.disk.insert(path, disk);
+            }
         }
         self.stale |= changed;
         changed
+    }
+
+    /// Caches the findings of a file just read, for its model and the
+    /// current configuration.
+    fn remember(&mut self, path: &Path, disk: &DiskFile, findings: Arc<Vec<Diagnostic>>) {
+        self.cache.insert(
+            path.to_path_buf(),
+            Cached {
+                source: disk.file.migration.clone(),
+                config: self.config.clone(),
+                diagnostics: findings,
+            },
+        );
     }
 
     /// Re-reads one file from disk (a watched-file event).
     pub fn reload_file(&mut self, path: &Path) {
         if self.listed.contains(path) {
             self.stale = true;
-            self.disk.insert(
-                path.to_path_buf(),
-                DiskFile {
-                    stamp: stamp(path),
-                    file: ProjectFile::read(path),
-                },
-            );
+            let (file, findings) = read_checked(path, &self.config);
+            let disk = DiskFile {
+                stamp: stamp(path),
+                file,
+            };
+            self.remember(path, &disk, findings);
+            self.disk.insert(path.to_path_buf(), disk);
         }
     }
 
@@ -776,6 +793,27 @@ impl ProjectState {
     }
 }
 
+/// Reads a file, runs its per-file rules and frees what only they read:
+/// 10,000 unopened files then keep their text and declarations, not every
+/// operation's arguments (a released model is parsed again if its findings
+/// are needed for another configuration).
+fn read_checked(path: &Path, config: &Config) -> (ProjectFile, Arc<Vec<Diagnostic>>) {
+    let mut file = ProjectFile::read(path);
+    let findings = project::file_diagnostics(
+        &FileInput {
+            name: file.file_name(),
+            display: String::new(),
+            migration: &file.migration,
+            read_error: file.read_error.as_deref(),
+        },
+        config,
+    );
+    if let Some(model) = Arc::get_mut(&mut file.migration) {
+        model.release_operations();
+    }
+    (file, Arc::new(findings))
+}
+
 /// Whether the graph of `previous` is the graph of `files` (same paths):
 /// every changed text declares the same four variables, ranges included, so
 /// the graph and its findings can be reused — typing in `upgrade()` of one
@@ -982,6 +1020,62 @@ mod tests {
         assert!(Arc::ptr_eq(&snapshot, &project.fresh_snapshot(&docs)));
         docs.close(&uri);
         assert_eq!(project.fresh_snapshot(&docs).graph.heads.len(), 1);
+    }
+
+    /// Unopened files keep no operations; their findings survive a document
+    /// opened and closed over them and a new configuration (parsed again).
+    #[test]
+    fn released_models_are_parsed_again_when_their_findings_are_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(
+            &root.join("alembic.ini"),
+            "[alembic]\nscript_location = %(here)s/mig\n",
+        );
+        let versions = root.join("mig/versions");
+        let text = "from alembic import op\nrevision = 'a'\ndown_revision = None\n\
+                    def upgrade():\n    op.drop_table('users')\n\
+                    def downgrade():\n    pass  # empty: allow\n";
+        let path = versions.join("a.py");
+        write(&path, text);
+        let (specs, _) = discover_projects(&root);
+        let (mut project, _) = ProjectState::load(
+            specs.into_iter().next().unwrap(),
+            &root,
+            &ClientSettings::default(),
+        );
+        let docs = Documents::default();
+        let codes = |snapshot: &Snapshot| -> Vec<&str> {
+            snapshot.diagnostics[0]
+                .iter()
+                .map(|d| d.rule.code)
+                .collect()
+        };
+        let snapshot = project.fresh_snapshot(&docs);
+        assert!(snapshot.files[0].source.released);
+        assert!(snapshot.files[0].source.ops.is_empty());
+        assert!(
+            codes(&snapshot).contains(&"MG101"),
+            "{:?}",
+            codes(&snapshot)
+        );
+
+        let uri = path_uri(&path).unwrap();
+        docs.open(uri.clone(), 1, text);
+        assert!(codes(&project.fresh_snapshot(&docs)).contains(&"MG101"));
+        docs.close(&uri);
+        let snapshot = project.fresh_snapshot(&docs);
+        assert!(snapshot.files[0].source.released);
+        assert!(codes(&snapshot).contains(&"MG101"), "after close");
+
+        project.config = Arc::new((*project.config).clone());
+        project.stale = true;
+        let snapshot = project.fresh_snapshot(&docs);
+        assert!(
+            codes(&snapshot).contains(&"MG101"),
+            "after a new configuration"
+        );
+        assert!(!snapshot.files[0].source.complete().ops.is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod operations;
 pub mod signatures;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tree_sitter::Tree;
 
@@ -126,6 +127,8 @@ pub struct MigrationFile {
     pub imports: HashMap<String, String>,
     /// The end of the last module-level `import` (where a fix adds one).
     pub imports_end: Option<usize>,
+    /// Operations and comments were freed ([`MigrationFile::release_operations`]).
+    pub released: bool,
 }
 
 impl MigrationFile {
@@ -162,6 +165,7 @@ impl MigrationFile {
             import_failures: Vec::new(),
             imports: HashMap::new(),
             imports_end: None,
+            released: false,
             text: String::new(),
         };
         extract::module_level(&mut file, &text, tree);
@@ -182,6 +186,23 @@ impl MigrationFile {
         self.ops = Vec::new();
         self.helper_calls = Vec::new();
         self.comments = Vec::new();
+        self.released = true;
+    }
+
+    /// The complete model: this one, or after a release, the same text
+    /// parsed again (for the per-file rules and the outline).
+    pub fn complete(self: &Arc<Self>) -> Arc<MigrationFile> {
+        if !self.released {
+            return self.clone();
+        }
+        Arc::new(self.reparsed())
+    }
+
+    /// The same text parsed again: what this model was before a release.
+    pub fn reparsed(&self) -> MigrationFile {
+        let mut file = MigrationFile::parse(self.text.clone());
+        file.decode_problem = self.decode_problem.clone();
+        file
     }
 
     /// The revision id, when it is a readable string.
