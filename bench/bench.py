@@ -363,11 +363,22 @@ def report(rows, meta):
     lines.append("")
     lines.append("| measure | alembic-lsp |")
     lines.append("|---|--:|")
-    lines.append("| keystroke → publishDiagnostics, 1,000-line migration in 10k workspace (p50 / p99) "
-                 "| LSP: see bench/lsp_latency.py (todo) |")
-    lines.append("| down_revision edit → both heads republished | LSP: see bench/lsp_latency.py (todo) |")
-    lines.append("| index 10,000 migrations on initialize | LSP: see bench/lsp_latency.py (todo) |")
-    lines.append("| resident memory after indexing | LSP: see bench/lsp_latency.py (todo) |")
+    lsp = meta.get("lsp")
+    if not lsp:
+        lines.append("| (not measured: `bench/lsp_latency.py DIR`, or `bench/run.sh` with the 10k tree) | |")
+    elif "error" in lsp:
+        lines.append(f"| n/a: {lsp['error']} | |")
+    else:
+        lines.append(f"| keystroke → publishDiagnostics, {lsp['file_lines']}-line migration in a "
+                     f"{lsp['migrations']}-migration workspace (p50 / p99, {lsp['keystrokes']} keystrokes) "
+                     f"| {lsp['p50_ms']} ms / {lsp['p99_ms']} ms |")
+        if "head_change_p50_ms" in lsp:
+            lines.append(f"| down_revision edit → both heads republished (p50 / max) "
+                         f"| {lsp['head_change_p50_ms']} ms / {lsp['head_change_max_ms']} ms |")
+        lines.append(f"| index on initialize (to the end of `$/progress`) | {lsp['index_ms']} ms |")
+        lines.append(f"| didOpen of that migration → diagnostics | {lsp['open_to_diagnostics_ms']} ms |")
+        if lsp.get("rss_mb"):
+            lines.append(f"| resident memory at the end (peak) | {lsp['rss_mb']} MB ({lsp['peak_rss_mb']} MB) |")
     notes = []
     for r in rows:
         for t in TOOLS:
@@ -414,6 +425,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--json", help="write raw results here")
     ap.add_argument("--markdown", help="write the Markdown report here too")
+    ap.add_argument("--lsp", help="a project to run bench/lsp_latency.py on (the 10k tree)")
     a = ap.parse_args()
 
     binary = os.path.abspath(a.bin)
@@ -452,7 +464,17 @@ def main():
             sys.stderr.write("\n")
         rows.append(row)
 
-    meta = {"machine": machine(), "versions": versions(binary, a.venv),
+    lsp = None
+    if a.lsp and "alembic-lsp" in tools:
+        sys.stderr.write(f"bench: language server on {a.lsp}\n")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsp_latency.py")
+        try:
+            out = subprocess.run([sys.executable, script, a.lsp, "--bin", binary, "--json"],
+                                 capture_output=True, text=True, timeout=a.timeout, check=True)
+            lsp = json.loads(out.stdout)
+        except (subprocess.SubprocessError, ValueError) as e:
+            lsp = {"error": str(e).splitlines()[0]}
+    meta = {"lsp": lsp, "machine": machine(), "versions": versions(binary, a.venv),
             "date": datetime.date.today().isoformat(), "runs": a.runs,
             "load_before": load_before, "load_after": os.getloadavg(),
             "commit": git_head(os.path.dirname(os.path.abspath(__file__)))}

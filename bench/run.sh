@@ -84,5 +84,5 @@ extra=()
 [ -n "$tools" ] && extra+=(--tools "$tools")
 python3 "$here/bench.py" --bin "$bin" --venv "$ALEMBIC_LSP_BENCH_VENV" --work "$cache/work" \
   --truth "$shared/corpus/truth" "${corpus_args[@]}" "${gen_args[@]}" --runs "$runs" \
-  --json "$out/results.json" --markdown "$out/results.md" "${extra[@]}"
+  --json "$out/results.json" --markdown "$out/results.md" --lsp "$cache/gen/n10000" "${extra[@]}"
 echo "bench: results in $out/results.md and $out/results.json" >&2
