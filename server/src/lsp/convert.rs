@@ -1,5 +1,8 @@
 //! Between the analysis's byte ranges and findings and their LSP shapes.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde_json::json;
 use tower_lsp::lsp_types::{self as lsp, NumberOrString, Position, Range, Url};
 
@@ -49,6 +52,21 @@ pub fn severity(severity: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
+/// The rule's documentation page, parsed once per rule (a 10,000-file
+/// index publishes tens of thousands of findings).
+fn rule_page(code: &str) -> Option<Url> {
+    static PAGES: OnceLock<HashMap<&'static str, Url>> = OnceLock::new();
+    PAGES
+        .get_or_init(|| {
+            crate::rules::ALL
+                .iter()
+                .filter_map(|rule| Some((rule.code, Url::parse(&rule.url()).ok()?)))
+                .collect()
+        })
+        .get(code)
+        .cloned()
+}
+
 /// A finding as the editor shows it. `data` names the rule; its fixes are
 /// offered by `textDocument/codeAction` (not sent with every publication: a
 /// 1,000-line migration with 150 findings would serialize them all on each
@@ -58,9 +76,7 @@ pub fn diagnostic(file: &MigrationFile, d: &Diagnostic) -> lsp::Diagnostic {
         range: range(file, d.range),
         severity: Some(severity(d.severity)),
         code: Some(NumberOrString::String(d.rule.code.to_owned())),
-        code_description: Url::parse(&d.rule.url())
-            .ok()
-            .map(|href| lsp::CodeDescription { href }),
+        code_description: rule_page(d.rule.code).map(|href| lsp::CodeDescription { href }),
         source: Some(SOURCE.to_owned()),
         message: d.message.clone(),
         related_information: None,
