@@ -223,6 +223,17 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                 let (Some(receiver), Some(method)) = (receiver_node, method_node) else {
                     continue;
                 };
+                // A call inside an expression on a plain name that is neither
+                // `op` nor a batch alias (`sa.Column(...)` in the arguments):
+                // not an operation, and most calls are such.
+                if !is_statement && receiver.kind_id() == k.identifier {
+                    let r = text(receiver, source);
+                    if !op_names.contains(r)
+                        && !context.batch_aliases.iter().any(|(alias, _)| alias == r)
+                    {
+                        continue;
+                    }
+                }
                 let name = text(method, source).to_owned();
                 let receiver_name = dotted_name(receiver, source);
                 match receiver_name {
