@@ -28,6 +28,15 @@ pub struct ProjectFile {
 
 impl ProjectFile {
     pub fn read(path: &Path) -> ProjectFile {
+        ProjectFile::read_as(path, MigrationFile::from_bytes)
+    }
+
+    /// Reads a file's declarations only ([`MigrationFile::declarations_only`]).
+    pub fn read_declarations(path: &Path) -> ProjectFile {
+        ProjectFile::read_as(path, MigrationFile::declarations_only)
+    }
+
+    fn read_as(path: &Path, model: fn(&[u8]) -> MigrationFile) -> ProjectFile {
         let result = std::fs::metadata(path).and_then(|meta| {
             if !meta.is_file() {
                 // A FIFO would block the read until a writer comes.
@@ -45,7 +54,7 @@ impl ProjectFile {
         match result {
             Ok(bytes) => ProjectFile {
                 path: path.to_path_buf(),
-                migration: Arc::new(MigrationFile::from_bytes(&bytes)),
+                migration: Arc::new(model(&bytes)),
                 read_error: None,
             },
             Err(e) => ProjectFile::unreadable(path, discovery::io_reason(&e)),

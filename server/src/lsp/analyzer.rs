@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,16 @@ pub enum Event {
         added: Vec<PathBuf>,
         removed: Vec<PathBuf>,
     },
+    /// Internal: run the rules of some files the index read for their
+    /// declarations only (sent by the thread itself when no event waits).
+    CheckPending,
 }
+
+/// The index's second stage checks files in chunks of this many, for at
+/// most `CHECK_SLICE` before it looks at the editor's events again (an edit
+/// waits for the slice, the analysis and its publication).
+const CHECK_CHUNK: usize = 32;
+const CHECK_SLICE: Duration = Duration::from_millis(40);
 
 /// What was last published for a document, to publish only what changed.
 struct Published {
@@ -77,6 +86,16 @@ pub struct Analyzer {
     last_config_check: Option<Instant>,
     progress_tokens: u32,
     indexing: Option<Indexing>,
+    /// The index's second stage under way (files read for their declarations
+    /// only get their rules run, a chunk at a time, between editor events).
+    checking: Option<Checking>,
+}
+
+struct Checking {
+    progress: Option<NumberOrString>,
+    started: Instant,
+    total: usize,
+    done: usize,
 }
 
 /// The workspace index under way: reported done after its first analysis.
@@ -111,11 +130,25 @@ impl Analyzer {
             last_config_check: None,
             progress_tokens: 0,
             indexing: None,
+            checking: None,
         }
     }
 
     pub fn run(mut self, events: Receiver<Event>) {
-        while let Ok(first) = events.recv() {
+        loop {
+            // Editor events first; the second stage of the index when none waits.
+            let first = if self.checking.is_some() {
+                match events.try_recv() {
+                    Ok(event) => event,
+                    Err(TryRecvError::Empty) => Event::CheckPending,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match events.recv() {
+                    Ok(event) => event,
+                    Err(_) => return,
+                }
+            };
             let mut batch = vec![first];
             batch.extend(events.try_iter());
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.process(batch))) {
@@ -126,6 +159,62 @@ impl Analyzer {
                         panic_message(&panic)
                     ),
                 );
+            }
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.follow_checking())) {
+                self.log(
+                    MessageType::ERROR,
+                    format!("checking the migrations failed: {}", panic_message(&panic)),
+                );
+                self.checking = None;
+            }
+        }
+    }
+
+    /// Starts, reports or ends the index's second stage by what is pending.
+    fn follow_checking(&mut self) {
+        if self.indexing.is_some() {
+            return;
+        }
+        let pending: usize = lock(&self.shared.workspace)
+            .projects
+            .iter()
+            .map(ProjectState::pending_count)
+            .sum();
+        match (&mut self.checking, pending) {
+            (None, 0) => {}
+            (None, _) => {
+                let progress = self.begin_progress("Checking Alembic migrations");
+                self.checking = Some(Checking {
+                    progress,
+                    started: Instant::now(),
+                    total: pending,
+                    done: 0,
+                });
+            }
+            (Some(checking), 0) => {
+                let message = format!(
+                    "checked {} migrations ({} ms)",
+                    checking.done,
+                    checking.started.elapsed().as_millis()
+                );
+                let progress = checking.progress.take();
+                self.checking = None;
+                self.log(MessageType::INFO, message.clone());
+                if let Some(token) = progress {
+                    self.end_progress(token, message);
+                }
+            }
+            (Some(checking), _) => {
+                let total = checking.total.max(checking.done + pending);
+                checking.total = total;
+                let done = checking.done;
+                if let Some(token) = checking.progress.clone() {
+                    self.report_progress(
+                        &token,
+                        format!("{done}/{total}"),
+                        (done * 100 / total.max(1)) as u32,
+                    );
+                }
             }
         }
     }
@@ -208,6 +297,27 @@ impl Analyzer {
                         work.orphans.push(uri);
                     }
                     work.projects.extend(owners);
+                }
+                Event::CheckPending => {
+                    let mut ws = lock(&self.shared.workspace);
+                    if let Some((i, project)) = ws
+                        .projects
+                        .iter_mut()
+                        .enumerate()
+                        .find(|(_, p)| p.pending_count() > 0)
+                    {
+                        // Small chunks until the time slice is spent, then one
+                        // analysis and publication for all of them.
+                        let started = Instant::now();
+                        let mut checked = 0;
+                        while project.pending_count() > 0 && started.elapsed() < CHECK_SLICE {
+                            checked += project.check_pending(CHECK_CHUNK);
+                        }
+                        if let Some(checking) = &mut self.checking {
+                            checking.done += checked;
+                        }
+                        work.projects.insert(i);
+                    }
                 }
                 Event::Watched(events) => {
                     for FileEvent { uri, typ } in events {

@@ -124,6 +124,9 @@ impl Documents {
 
 type Stamp = (SystemTime, u64);
 
+/// A file's own findings, shared between snapshots.
+type Findings = Arc<Vec<Diagnostic>>;
+
 fn stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
@@ -216,6 +219,9 @@ pub struct ProjectState {
     /// Something besides the open documents changed since the snapshot
     /// (disk, configuration).
     stale: bool,
+    /// Files read for their declarations only, whose rules have not run yet
+    /// (the index's second stage, [`ProjectState::check_pending`]).
+    pending: Vec<PathBuf>,
 }
 
 /// The folders and file names whose change means "read the configuration again".
@@ -320,10 +326,45 @@ impl ProjectState {
             config_stamps: Vec::new(),
             snapshot: None,
             stale: true,
+            pending: Vec::new(),
         };
         project.config_stamps = project.watched_config_files();
-        project.scan(true);
+        project.read_listing(true, true);
         (project, warnings)
+    }
+
+    /// How many files still wait for their per-file rules.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The index's second stage: reads up to `max` files read for their
+    /// declarations only again, fully, and runs their rules. Returns how
+    /// many it checked.
+    pub fn check_pending(&mut self, max: usize) -> usize {
+        let take = self.pending.len().min(max);
+        let batch: Vec<PathBuf> = self.pending.drain(..take).collect();
+        // Only files still listed whose model is still the partial one.
+        let batch: Vec<PathBuf> = batch
+            .into_iter()
+            .filter(|p| self.disk.get(p).is_some_and(|d| d.file.migration.partial))
+            .collect();
+        let config = &self.config;
+        let read: Vec<(PathBuf, DiskFile, Arc<Vec<Diagnostic>>)> = batch
+            .into_par_iter()
+            .map(|path| {
+                let stamp = stamp(&path);
+                let (file, findings) = read_checked(&path, config);
+                (path, DiskFile { stamp, file }, findings)
+            })
+            .collect();
+        let checked = read.len();
+        for (path, disk, findings) in read {
+            self.remember(&path, &disk, findings);
+            self.disk.insert(path, disk);
+        }
+        self.stale |= checked > 0;
+        checked
     }
 
     pub fn file_count(&self) -> usize {
@@ -420,6 +461,12 @@ impl ProjectState {
     /// file; otherwise only the folders are checked (a new or deleted file
     /// changes its folder's modification time). Returns whether anything changed.
     pub fn scan(&mut self, full: bool) -> bool {
+        self.read_listing(full, false)
+    }
+
+    /// [`ProjectState::scan`]; `declarations_first` reads new files for
+    /// their declarations only and queues their rules (the first index).
+    fn read_listing(&mut self, full: bool, declarations_first: bool) -> bool {
         let dirs_changed =
             self.dir_stamps.is_empty() || self.current_dir_stamps() != self.dir_stamps;
         if !full && !dirs_changed {
@@ -477,15 +524,23 @@ impl ProjectState {
         if !stale.is_empty() {
             changed = true;
             let config = &self.config;
-            let read: Vec<(PathBuf, DiskFile, Arc<Vec<Diagnostic>>)> = stale
+            let read: Vec<(PathBuf, DiskFile, Option<Findings>)> = stale
                 .into_par_iter()
                 .map(|(path, stamp)| {
+                    if declarations_first {
+                        let file = ProjectFile::read_declarations(&path);
+                        return (path, DiskFile { stamp, file }, None);
+                    }
                     let (file, findings) = read_checked(&path, config);
-                    (path, DiskFile { stamp, file }, findings)
+                    (path, DiskFile { stamp, file }, Some(findings))
                 })
                 .collect();
             for (path, disk, findings) in read {
-                self.remember(&path, &disk, findings);
+                match findings {
+                    Some(findings) => self.remember(&path, &disk, findings),
+                    None if disk.file.migration.partial => self.pending.push(path.clone()),
+                    None => {}
+                }
                 self.disk.insert(path, disk);
             }
         }
@@ -561,10 +616,13 @@ impl ProjectState {
     /// Analyses the graph: per-file findings are reused for unchanged texts,
     /// and the graph for unchanged declarations.
     pub fn analyze(&mut self, docs: &Documents, open: &HashMap<PathBuf, Url>) -> Arc<Snapshot> {
-        let previous = self.snapshot.clone().filter(|_| !self.stale);
+        // The last analysis: what it computed is reused wherever its inputs
+        // are the same objects (files, texts, configuration), even when the
+        // disk changed since.
+        let previous = self.snapshot.clone();
         // Fast path (a keystroke): the same files, only open documents
         // changed; `changed` lists the files whose text is new.
-        let reused = previous.as_ref().and_then(|p| {
+        let reused = previous.as_ref().filter(|_| !self.stale).and_then(|p| {
             let open_files = self.same_open_files(p, open)?;
             let mut files = p.files.clone();
             let mut changed = Vec::new();
@@ -596,8 +654,13 @@ impl ProjectState {
         let changed =
             changed.filter(|_| same_files.is_some_and(|p| Arc::ptr_eq(&p.config, &config)));
         let cache = &self.cache;
+        let none_yet: Arc<Vec<Diagnostic>> = Arc::new(Vec::new());
         let own_of = |i: usize| -> Arc<Vec<Diagnostic>> {
             let f = &files[i];
+            if f.source.partial {
+                // Its rules run in the index's second stage.
+                return none_yet.clone();
+            }
             if let Some(p) = same_files {
                 if Arc::ptr_eq(&p.files[i].source, &f.source) && Arc::ptr_eq(&p.config, &config) {
                     return p.own_findings[i].clone();
@@ -626,6 +689,9 @@ impl ProjectState {
         };
         for i in visit.iter().copied() {
             let (f, diagnostics) = (&files[i], &own_findings[i]);
+            if f.source.partial {
+                continue;
+            }
             if same_files.is_some_and(|p| Arc::ptr_eq(&p.own_findings[i], diagnostics)) {
                 continue;
             }
@@ -646,7 +712,10 @@ impl ProjectState {
         }
 
         let (index, graph, graph_findings) = match same_files {
-            Some(p) if same_graph_inputs(p, &files, changed.as_deref()) => {
+            Some(p)
+                if Arc::ptr_eq(&p.config, &config)
+                    && same_graph_inputs(p, &files, changed.as_deref()) =>
+            {
                 (p.index.clone(), p.graph.clone(), p.graph_findings.clone())
             }
             _ => {
@@ -742,21 +811,24 @@ impl ProjectState {
         paths
             .into_iter()
             .map(|path| {
-                let name = names
-                    .entry(path.clone())
-                    .or_insert_with(|| {
-                        Arc::new(FileName {
-                            uri: path_uri(&path)
-                                .unwrap_or_else(|| Url::parse("file:///").expect("valid")),
-                            display: path
-                                .strip_prefix(root)
-                                .unwrap_or(&path)
-                                .to_string_lossy()
-                                .into_owned(),
-                            path: path.clone(),
+                let name = match names.get(&path) {
+                    Some(name) => name.clone(),
+                    None => names
+                        .entry(path.clone())
+                        .or_insert_with(|| {
+                            Arc::new(FileName {
+                                uri: path_uri(&path)
+                                    .unwrap_or_else(|| Url::parse("file:///").expect("valid")),
+                                display: path
+                                    .strip_prefix(root)
+                                    .unwrap_or(&path)
+                                    .to_string_lossy()
+                                    .into_owned(),
+                                path: path.clone(),
+                            })
                         })
-                    })
-                    .clone();
+                        .clone(),
+                };
                 if let Some((uri, (version, source))) = open
                     .get(&path)
                     .and_then(|uri| docs.source(uri).map(|s| (uri, s)))
@@ -778,10 +850,14 @@ impl ProjectState {
                         read_error: None,
                     };
                 }
-                let disk = disk.entry(path.clone()).or_insert_with(|| DiskFile {
-                    stamp: stamp(&path),
-                    file: ProjectFile::read(&path),
-                });
+                if !disk.contains_key(&path) {
+                    let file = DiskFile {
+                        stamp: stamp(&path),
+                        file: ProjectFile::read(&path),
+                    };
+                    disk.insert(path.clone(), file);
+                }
+                let disk = &disk[&path];
                 SnapshotFile {
                     name,
                     version: None,
@@ -1051,7 +1127,17 @@ mod tests {
                 .map(|d| d.rule.code)
                 .collect()
         };
+        // The index's first stage: declarations only, no findings yet.
         let snapshot = project.fresh_snapshot(&docs);
+        assert!(snapshot.files[0].source.partial);
+        assert_eq!(snapshot.graph.heads.len(), 1);
+        assert!(codes(&snapshot).is_empty(), "{:?}", codes(&snapshot));
+        assert_eq!(project.pending_count(), 1);
+        // The second stage: checked, then released.
+        assert_eq!(project.check_pending(usize::MAX), 1);
+        assert_eq!(project.pending_count(), 0);
+        let snapshot = project.fresh_snapshot(&docs);
+        assert!(!snapshot.files[0].source.partial);
         assert!(snapshot.files[0].source.released);
         assert!(snapshot.files[0].source.ops.is_empty());
         assert!(

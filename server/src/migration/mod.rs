@@ -129,6 +129,35 @@ pub struct MigrationFile {
     pub imports_end: Option<usize>,
     /// Operations and comments were freed ([`MigrationFile::release_operations`]).
     pub released: bool,
+    /// Only the declarations were read ([`MigrationFile::declarations_only`]):
+    /// no functions, no findings yet.
+    pub partial: bool,
+}
+
+/// Where the module's head ends: the start of the first line that opens a
+/// top-level `def`, `async def`, `class` or decorator, when none of the
+/// four revision variables' names appears after it (else `None`: only a
+/// full parse can tell what they are).
+fn module_head_end(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    let mut end = None;
+    for line in text.split_inclusive('\n') {
+        if ["def ", "async ", "class ", "@"]
+            .iter()
+            .any(|start| line.starts_with(start))
+        {
+            end = Some(offset);
+            break;
+        }
+        offset += line.len();
+    }
+    let end = end?;
+    // `down_revision` contains `revision`.
+    let rest = &text[end..];
+    let named = ["revision", "branch_labels", "depends_on"]
+        .iter()
+        .any(|name| rest.contains(name));
+    (!named).then_some(end)
 }
 
 impl MigrationFile {
@@ -137,6 +166,35 @@ impl MigrationFile {
         let decoded = decode(bytes);
         let mut file = MigrationFile::parse(decoded.text);
         file.decode_problem = decoded.problem;
+        file
+    }
+
+    /// Only what the revision graph and navigation read (the four variables,
+    /// the header), from a parse of the module's head: the text up to the
+    /// first top-level `def`, `class` or decorator. The whole text is parsed
+    /// instead when that head has a syntax error or a variable's name appears
+    /// after it, so the declarations are always those of a full parse. The
+    /// model is marked `partial`: its findings come from a full parse later
+    /// ([`MigrationFile::complete`]).
+    pub fn declarations_only(bytes: &[u8]) -> MigrationFile {
+        let decoded = decode(bytes);
+        let text = decoded.text;
+        let head = module_head_end(&text).and_then(|end| {
+            let tree = syntax::parse(&text[..end], None);
+            (!tree.root_node().has_error()).then_some((end, tree))
+        });
+        let mut file = match head {
+            Some((end, tree)) => {
+                let mut file = MigrationFile::from_tree(text[..end].to_owned(), &tree);
+                file.line_index = LineIndex::new(&text);
+                file.text = text;
+                file
+            }
+            None => MigrationFile::parse(text),
+        };
+        file.decode_problem = decoded.problem;
+        file.release_operations();
+        file.partial = true;
         file
     }
 
@@ -166,6 +224,7 @@ impl MigrationFile {
             imports: HashMap::new(),
             imports_end: None,
             released: false,
+            partial: false,
             text: String::new(),
         };
         extract::module_level(&mut file, &text, tree);
@@ -236,5 +295,63 @@ impl StringLiteral {
             value: self.value.clone(),
             range: self.range,
         }
+    }
+}
+
+#[cfg(test)]
+mod declarations_tests {
+    use super::*;
+
+    /// Every fixture's declarations-only model declares what its full model
+    /// does (the graph of the index's first stage is the final graph).
+    #[test]
+    fn declarations_only_equal_a_full_parse_on_every_fixture() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let (mut files, mut cut) = (0, 0);
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "py") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                let full = MigrationFile::from_bytes(&bytes);
+                let head = MigrationFile::declarations_only(&bytes);
+                let at = path.display();
+                assert!(head.partial && head.released, "{at}");
+                assert_eq!(head.text, full.text, "{at}");
+                assert_eq!(head.revision, full.revision, "{at}");
+                assert_eq!(head.down_revision, full.down_revision, "{at}");
+                assert_eq!(head.branch_labels, full.branch_labels, "{at}");
+                assert_eq!(head.depends_on, full.depends_on, "{at}");
+                assert_eq!(head.header, full.header, "{at}");
+                assert_eq!(head.decode_problem, full.decode_problem, "{at}");
+                files += 1;
+                cut += usize::from(module_head_end(&full.text).is_some());
+            }
+        }
+        assert!(files > 150, "only {files} fixtures");
+        assert!(cut > files / 2, "the head was cut in only {cut} of {files}");
+    }
+
+    #[test]
+    fn a_declaration_after_the_first_def_means_a_full_parse() {
+        let late = "revision = 'a'\ndef upgrade():\n    pass\ndown_revision = 'b'\n";
+        assert_eq!(module_head_end(late), None);
+        let file = MigrationFile::declarations_only(late.as_bytes());
+        assert!(file.down_revision.is_some());
+        let usual = "revision = 'a'\ndown_revision = None\n\n\ndef upgrade():\n    pass\n";
+        assert_eq!(module_head_end(usual), Some(usual.find("def").unwrap()));
+        // A head that does not parse alone (a string left open) parses whole.
+        let open = "\"\"\"doc\ndef upgrade():\n\"\"\"\nx = 1\n";
+        assert!(module_head_end(open).is_some());
+        let file = MigrationFile::declarations_only(open.as_bytes());
+        assert!(file.syntax_errors.is_empty());
+        assert_eq!(file.header.message.as_deref(), Some("doc"));
     }
 }
