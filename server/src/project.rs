@@ -76,6 +76,24 @@ impl ProjectFile {
         }
     }
 
+    /// Runs the per-file rules, then frees what only they read (operations
+    /// and comments): the graph and reports need the text and declarations.
+    pub fn checked(mut self, config: &Config) -> (ProjectFile, Vec<Diagnostic>) {
+        let diagnostics = file_diagnostics(
+            &FileInput {
+                name: self.file_name(),
+                display: String::new(),
+                migration: &self.migration,
+                read_error: self.read_error.as_deref(),
+            },
+            config,
+        );
+        if let Some(model) = Arc::get_mut(&mut self.migration) {
+            model.release_operations();
+        }
+        (self, diagnostics)
+    }
+
     pub fn file_name(&self) -> &str {
         self.path.file_name().and_then(|n| n.to_str()).unwrap_or("")
     }
@@ -95,22 +113,7 @@ impl Project {
     pub fn load_checked(spec: ProjectSpec, config: &Config) -> (Project, Vec<Vec<Diagnostic>>) {
         let (files, diagnostics) = discovery::list_files(&spec)
             .par_iter()
-            .map(|listed| {
-                let mut file = ProjectFile::from_listing(listed);
-                let diagnostics = file_diagnostics(
-                    &FileInput {
-                        name: file.file_name(),
-                        display: String::new(),
-                        migration: &file.migration,
-                        read_error: file.read_error.as_deref(),
-                    },
-                    config,
-                );
-                if let Some(model) = Arc::get_mut(&mut file.migration) {
-                    model.release_operations();
-                }
-                (file, diagnostics)
-            })
+            .map(|listed| ProjectFile::from_listing(listed).checked(config))
             .unzip();
         (Project { spec, files }, diagnostics)
     }

@@ -874,19 +874,7 @@ impl ProjectState {
 /// operation's arguments (a released model is parsed again if its findings
 /// are needed for another configuration).
 fn read_checked(path: &Path, config: &Config) -> (ProjectFile, Arc<Vec<Diagnostic>>) {
-    let mut file = ProjectFile::read(path);
-    let findings = project::file_diagnostics(
-        &FileInput {
-            name: file.file_name(),
-            display: String::new(),
-            migration: &file.migration,
-            read_error: file.read_error.as_deref(),
-        },
-        config,
-    );
-    if let Some(model) = Arc::get_mut(&mut file.migration) {
-        model.release_operations();
-    }
+    let (file, findings) = ProjectFile::read(path).checked(config);
     (file, Arc::new(findings))
 }
 
