@@ -1038,8 +1038,9 @@ mod tests {
         std::fs::write(path, text).unwrap();
     }
 
-    #[test]
-    fn open_documents_override_disk_and_the_cache_follows_the_text() {
+    /// A project (`alembic.ini` and `mig/versions/NAME`) loaded as the server
+    /// loads it: the temporary folder, the versions folder, the project.
+    fn project_with(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, ProjectState) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
         write(
@@ -1047,21 +1048,31 @@ mod tests {
             "[alembic]\nscript_location = %(here)s/mig\n",
         );
         let versions = root.join("mig/versions");
-        write(
-            &versions.join("a.py"),
-            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
-        );
-        write(
-            &versions.join("b.py"),
-            "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass  # empty: allow\n",
-        );
+        for (name, text) in files {
+            write(&versions.join(name), text);
+        }
         let (specs, warnings) = discover_projects(&root);
         assert!(warnings.is_empty(), "{warnings:?}");
-        let (mut project, _) = ProjectState::load(
+        let (project, _) = ProjectState::load(
             specs.into_iter().next().unwrap(),
             &root,
             &ClientSettings::default(),
         );
+        (dir, versions, project)
+    }
+
+    #[test]
+    fn open_documents_override_disk_and_the_cache_follows_the_text() {
+        let (_dir, versions, mut project) = project_with(&[
+            (
+                "a.py",
+                "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
+            ),
+            (
+                "b.py",
+                "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass  # empty: allow\n",
+            ),
+        ]);
         let docs = Documents::default();
         let snapshot = project.fresh_snapshot(&docs);
         assert_eq!(snapshot.graph.heads.len(), 1);
@@ -1090,24 +1101,11 @@ mod tests {
     /// opened and closed over them and a new configuration (parsed again).
     #[test]
     fn released_models_are_parsed_again_when_their_findings_are_needed() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        write(
-            &root.join("alembic.ini"),
-            "[alembic]\nscript_location = %(here)s/mig\n",
-        );
-        let versions = root.join("mig/versions");
         let text = "from alembic import op\nrevision = 'a'\ndown_revision = None\n\
                     def upgrade():\n    op.drop_table('users')\n\
                     def downgrade():\n    pass  # empty: allow\n";
+        let (_dir, versions, mut project) = project_with(&[("a.py", text)]);
         let path = versions.join("a.py");
-        write(&path, text);
-        let (specs, _) = discover_projects(&root);
-        let (mut project, _) = ProjectState::load(
-            specs.into_iter().next().unwrap(),
-            &root,
-            &ClientSettings::default(),
-        );
         let docs = Documents::default();
         let codes = |snapshot: &Snapshot| -> Vec<&str> {
             snapshot.diagnostics[0]
@@ -1154,25 +1152,14 @@ mod tests {
 
     #[test]
     fn the_graph_is_rebuilt_only_when_declarations_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        write(
-            &root.join("alembic.ini"),
-            "[alembic]\nscript_location = %(here)s/mig\n",
-        );
-        let versions = root.join("mig/versions");
-        write(
-            &versions.join("a.py"),
-            "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
-        );
         let text = "revision = 'b'\ndown_revision = 'a'\ndef upgrade():\n    pass\n";
-        write(&versions.join("b.py"), text);
-        let (specs, _) = discover_projects(&root);
-        let (mut project, _) = ProjectState::load(
-            specs.into_iter().next().unwrap(),
-            &root,
-            &ClientSettings::default(),
-        );
+        let (_dir, versions, mut project) = project_with(&[
+            (
+                "a.py",
+                "revision = 'a'\ndown_revision = None\ndef upgrade():\n    pass  # empty: allow\n",
+            ),
+            ("b.py", text),
+        ]);
         let docs = Documents::default();
         let uri = path_uri(&versions.join("b.py")).unwrap();
         docs.open(uri.clone(), 1, text);
