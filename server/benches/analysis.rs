@@ -62,6 +62,12 @@ fn per_file(c: &mut Criterion) {
     group.bench_function("model from tree", |b| {
         b.iter(|| MigrationFile::from_tree(black_box(edited.clone()), &edited_tree))
     });
+    let before = MigrationFile::parse(BIG.to_owned());
+    group.bench_function("model from tree, reusing the previous version's", |b| {
+        b.iter(|| {
+            MigrationFile::from_tree_reusing(black_box(edited.clone()), &edited_tree, Some(&before))
+        })
+    });
     let file = MigrationFile::parse(edited.clone());
     group.bench_function("file rules", |b| {
         b.iter(|| project::file_diagnostics(&input(black_box(&file)), &config))

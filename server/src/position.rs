@@ -17,6 +17,14 @@ impl TextRange {
         TextRange { start, end }
     }
 
+    /// The same range moved by `delta` bytes (a text edit before it).
+    pub fn shifted(self, delta: isize) -> Self {
+        TextRange {
+            start: self.start.saturating_add_signed(delta),
+            end: self.end.saturating_add_signed(delta),
+        }
+    }
+
     pub fn empty(at: usize) -> Self {
         TextRange { start: at, end: at }
     }

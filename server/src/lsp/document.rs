@@ -35,6 +35,9 @@ pub struct ParseJob {
     version: i32,
     text: String,
     tree: Option<Tree>,
+    /// The model of the last parsed version, whose unchanged statements'
+    /// operations are reused.
+    previous: Option<Arc<MigrationFile>>,
 }
 
 /// The result of a [`ParseJob`], stored back if the document has not moved on.
@@ -143,6 +146,7 @@ impl Document {
             version: self.version,
             text: self.text(),
             tree: self.tree.clone(),
+            previous: self.parsed.as_ref().map(|p| p.migration.clone()),
         }
     }
 
@@ -162,7 +166,11 @@ impl Document {
 impl ParseJob {
     pub fn run(self) -> ParseResult {
         let tree = syntax::parse(&self.text, self.tree.as_ref());
-        let migration = Arc::new(MigrationFile::from_tree(self.text, &tree));
+        let migration = Arc::new(MigrationFile::from_tree_reusing(
+            self.text,
+            &tree,
+            self.previous.as_deref(),
+        ));
         ParseResult {
             version: self.version,
             tree,

@@ -127,6 +127,9 @@ pub struct MigrationFile {
     pub imports: HashMap<String, String>,
     /// The end of the last module-level `import` (where a fix adds one).
     pub imports_end: Option<usize>,
+    /// The statements inside one `batch_alter_table` block, with the block's
+    /// alias and table: what a later version needs to reuse their operations.
+    pub(crate) batch_statements: Vec<(TextRange, String)>,
     /// Operations and comments were freed ([`MigrationFile::release_operations`]).
     pub released: bool,
     /// Only the declarations were read ([`MigrationFile::declarations_only`]):
@@ -206,6 +209,17 @@ impl MigrationFile {
     /// Builds the model from an existing tree (the language server keeps the
     /// tree and reparses incrementally).
     pub fn from_tree(text: String, tree: &Tree) -> MigrationFile {
+        MigrationFile::from_tree_reusing(text, tree, None)
+    }
+
+    /// [`MigrationFile::from_tree`], reusing the operations of `previous`, the
+    /// model of an earlier version of the same document, for every statement
+    /// whose text and context did not change (a keystroke changes one).
+    pub fn from_tree_reusing(
+        text: String,
+        tree: &Tree,
+        previous: Option<&MigrationFile>,
+    ) -> MigrationFile {
         let line_index = LineIndex::new(&text);
         let mut file = MigrationFile {
             syntax_errors: syntax::syntax_errors(tree),
@@ -223,12 +237,13 @@ impl MigrationFile {
             import_failures: Vec::new(),
             imports: HashMap::new(),
             imports_end: None,
+            batch_statements: Vec::new(),
             released: false,
             partial: false,
             text: String::new(),
         };
         extract::module_level(&mut file, &text, tree);
-        operations::collect(&mut file, &text, tree);
+        operations::collect(&mut file, &text, tree, previous);
         file.text = text;
         file
     }
@@ -245,6 +260,7 @@ impl MigrationFile {
         self.ops = Vec::new();
         self.helper_calls = Vec::new();
         self.comments = Vec::new();
+        self.batch_statements = Vec::new();
         self.released = true;
     }
 

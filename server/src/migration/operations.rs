@@ -2,7 +2,7 @@
 //! the context a rule needs: which function, which statement, inside which
 //! `autocommit_block()` and `batch_alter_table()`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
 
@@ -155,12 +155,21 @@ impl OpCall {
     }
 }
 
-pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
+pub(super) fn collect(
+    file: &mut MigrationFile,
+    source: &str,
+    tree: &Tree,
+    previous: Option<&MigrationFile>,
+) {
     collect_functions(file, source, tree);
     collect_comments(file, source, tree);
     if file.functions.is_empty() {
         return;
     }
+    let reuse = previous
+        .filter(|p| p.imports == file.imports)
+        .map(Reuse::new)
+        .unwrap_or_default();
     let mut op_names: HashSet<String> = file
         .imports
         .iter()
@@ -183,7 +192,18 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
         else {
             continue;
         };
-        for site in call_sites(body, source, &op_names) {
+        let mut reused = Vec::new();
+        let mut batch_statements = std::mem::take(&mut file.batch_statements);
+        let sites = call_sites(
+            body,
+            source,
+            &op_names,
+            &reuse,
+            &mut reused,
+            &mut batch_statements,
+        );
+        file.batch_statements = batch_statements;
+        for site in sites {
             let CallSite {
                 call,
                 context,
@@ -282,6 +302,14 @@ pub(super) fn collect(file: &mut MigrationFile, source: &str, tree: &Tree) {
                 file.ops.push(op);
             }
         }
+        for mut op in reused {
+            op.function = index;
+            if op.receiver == Receiver::Helper {
+                file.helper_calls.push(op);
+            } else {
+                file.ops.push(op);
+            }
+        }
     }
     file.ops.sort_by_key(|o| o.call.range.start);
     file.helper_calls.sort_by_key(|o| o.call.range.start);
@@ -362,6 +390,116 @@ fn collect_comments(file: &mut MigrationFile, source: &str, tree: &Tree) {
     }
 }
 
+/// The operations of an earlier version of a document, by the text of their
+/// statement, whether it is inside an `autocommit_block()`, and the alias and
+/// table of the `batch_alter_table` block around it. What a simple statement
+/// yields depends on nothing else once the imports are the same (checked by
+/// the caller) and the statement parses without error in both versions.
+#[derive(Default)]
+struct Reuse<'p> {
+    /// `(statement text, in autocommit, batch key)` → (the statement's start,
+    /// its operations).
+    by_statement: HashMap<(&'p str, bool, &'p str), (usize, Vec<&'p OpCall>)>,
+}
+
+impl<'p> Reuse<'p> {
+    fn new(previous: &'p MigrationFile) -> Reuse<'p> {
+        let mut reuse = Reuse::default();
+        if previous.released {
+            return reuse;
+        }
+        let batch_of: HashMap<TextRange, &str> = previous
+            .batch_statements
+            .iter()
+            .map(|(r, key)| (*r, key.as_str()))
+            .collect();
+        let mut by_range: HashMap<TextRange, Vec<&'p OpCall>> = HashMap::new();
+        for op in previous.ops.iter().chain(&previous.helper_calls) {
+            by_range.entry(op.statement_range).or_default().push(op);
+        }
+        for (range, mut ops) in by_range {
+            // A statement with a syntax error in it is modelled again (its
+            // tree may change with no change to its text).
+            let broken = previous
+                .syntax_errors
+                .iter()
+                .any(|(e, _)| e.start < range.end && range.start < e.end.max(e.start + 1));
+            let Some(text) = previous
+                .text
+                .get(range.start..range.end)
+                .filter(|_| !broken)
+            else {
+                continue;
+            };
+            ops.sort_by_key(|op| op.call.range.start);
+            let batch = batch_of.get(&range).copied().unwrap_or("");
+            let key = (text, ops[0].in_autocommit, batch);
+            reuse.by_statement.insert(key, (range.start, ops));
+        }
+        reuse
+    }
+
+    fn get<'a>(
+        &'a self,
+        (text, autocommit): (&'a str, bool),
+        batch: &'a str,
+    ) -> Option<&'a (usize, Vec<&'p OpCall>)> {
+        if self.by_statement.is_empty() {
+            return None;
+        }
+        // Keys borrowed for as long as this call (the map is covariant).
+        let map: &'a HashMap<(&'a str, bool, &'a str), (usize, Vec<&'p OpCall>)> =
+            &self.by_statement;
+        map.get(&(text, autocommit, batch))
+    }
+}
+
+impl OpCall {
+    /// A copy moved by `delta` bytes, inside a batch block on `table`.
+    fn shifted(&self, delta: isize, table: Option<&Option<IdLit>>) -> OpCall {
+        let mut op = self.clone();
+        op.call.shift(delta);
+        op.method_range = op.method_range.shifted(delta);
+        op.arguments_range = op.arguments_range.shifted(delta);
+        op.statement_range = op.statement_range.shifted(delta);
+        if let (Receiver::Batch { table: old }, Some(table)) = (&mut op.receiver, table) {
+            *old = table.clone();
+        }
+        op
+    }
+}
+
+impl CallExpr {
+    fn shift(&mut self, delta: isize) {
+        self.range = self.range.shifted(delta);
+        for arg in self
+            .args
+            .iter_mut()
+            .chain(self.kwargs.iter_mut().map(|(_, v)| v))
+        {
+            arg.shift(delta);
+        }
+    }
+}
+
+impl Expr {
+    fn shift(&mut self, delta: isize) {
+        match self {
+            Expr::Str(s) => s.shift(delta),
+            Expr::Call(c) => c.shift(delta),
+            Expr::Seq(items, r) => {
+                for item in items {
+                    item.shift(delta);
+                }
+                *r = r.shifted(delta);
+            }
+            Expr::Bool(_, r) | Expr::None(r) | Expr::Name(_, r) | Expr::Other(r) => {
+                *r = r.shifted(delta);
+            }
+        }
+    }
+}
+
 /// What the `with` blocks around a call say.
 #[derive(Clone, Default)]
 struct Context {
@@ -371,6 +509,20 @@ struct Context {
 }
 
 impl Context {
+    /// What of the context decides a simple statement's operations besides
+    /// `in_autocommit`: the batch alias and table; `None` inside nested batch
+    /// blocks (not reused).
+    fn batch_key(&self) -> Option<String> {
+        match self.batch_aliases.as_slice() {
+            [] => Some(String::new()),
+            [(alias, table)] => Some(format!(
+                "{alias}\0{}",
+                table.as_ref().map_or("\u{1}", |t| t.value.as_str())
+            )),
+            _ => None,
+        }
+    }
+
     /// The context inside the body of `with_statement`.
     fn inside(&self, with_statement: Node, source: &str, op_names: &HashSet<String>) -> Context {
         let mut context = self.clone();
@@ -432,12 +584,22 @@ struct CallSite<'t> {
 /// Every call in `body`, found by one iterative walk that carries the
 /// `with` context down (no `Node::parent()` walks: each is a descent from the
 /// root in tree-sitter, quadratic over a file).
-fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> Vec<CallSite<'t>> {
+fn call_sites<'t>(
+    body: Node<'t>,
+    source: &str,
+    op_names: &HashSet<String>,
+    reuse: &Reuse,
+    reused: &mut Vec<OpCall>,
+    batch_statements: &mut Vec<(TextRange, String)>,
+) -> Vec<CallSite<'t>> {
     struct Frame<'t> {
         node: Node<'t>,
         context: std::rc::Rc<Context>,
         statement: Node<'t>,
         statement_call: Option<usize>,
+        /// Inside a call: only expressions below, where only a call on `op`
+        /// or a batch alias counts.
+        in_call: bool,
     }
     let mut sites = Vec::new();
     let mut stack = vec![Frame {
@@ -445,6 +607,7 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
         context: std::rc::Rc::new(Context::default()),
         statement: body,
         statement_call: None,
+        in_call: false,
     }];
     let mut cursor = body.walk();
     let k = syntax::kinds();
@@ -452,12 +615,31 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
         let node = frame.node;
         match node.kind_id() {
             kind if kind == k.block => {
+                let batch = frame.context.batch_key();
                 for child in node.named_children(&mut cursor) {
+                    if let (Some(batch), true) = (&batch, child.kind_id() == k.expression_statement)
+                    {
+                        if !batch.is_empty() {
+                            batch_statements.push((range(child), batch.clone()));
+                        }
+                        let key = (text(child, source), frame.context.in_autocommit);
+                        if let Some((start, ops)) =
+                            reuse.get(key, batch).filter(|_| !child.has_error())
+                        {
+                            #[cfg(test)]
+                            tests::REUSED.with(|n| n.set(n.get() + ops.len()));
+                            let delta = child.start_byte() as isize - *start as isize;
+                            let table = frame.context.batch_aliases.first().map(|(_, t)| t);
+                            reused.extend(ops.iter().map(|op| op.shifted(delta, table)));
+                            continue;
+                        }
+                    }
                     stack.push(Frame {
                         node: child,
                         context: frame.context.clone(),
                         statement: child,
                         statement_call: statement_call(child).map(|c| c.id()),
+                        in_call: false,
                     });
                 }
                 continue;
@@ -475,6 +657,7 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
                         context,
                         statement: frame.statement,
                         statement_call: frame.statement_call,
+                        in_call: false,
                     });
                 }
                 continue;
@@ -488,16 +671,48 @@ fn call_sites<'t>(body: Node<'t>, source: &str, op_names: &HashSet<String>) -> V
             kind if kind == k.string || kind == k.comment || kind == k.identifier => continue,
             _ => {}
         }
+        let in_call = frame.in_call || node.kind_id() == k.call;
         for child in node.named_children(&mut cursor) {
+            // Most nodes of a migration are column definitions in the
+            // arguments of an operation: a subtree whose text names neither
+            // `op` nor a batch alias holds no call that counts.
+            if in_call {
+                let words = op_names
+                    .iter()
+                    .map(String::as_str)
+                    .chain(frame.context.batch_aliases.iter().map(|(a, _)| a.as_str()));
+                if !mentions_any(text(child, source).as_bytes(), words) {
+                    continue;
+                }
+            }
             stack.push(Frame {
                 node: child,
                 context: frame.context.clone(),
                 statement: frame.statement,
                 statement_call: frame.statement_call,
+                in_call,
             });
         }
     }
     sites
+}
+
+/// Whether `haystack` holds one of `names` (dotted ones by their last part)
+/// as a whole identifier. It may say yes where the name is in a string or a
+/// comment; it never says no where a node of the text is that name.
+fn mentions_any<'a>(haystack: &[u8], names: impl Iterator<Item = &'a str>) -> bool {
+    let is_ident = |b: u8| b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80;
+    names.into_iter().any(|name| {
+        let word = name.rsplit('.').next().unwrap_or(name).trim().as_bytes();
+        if word.is_empty() {
+            return true;
+        }
+        memchr::memmem::find_iter(haystack, word).any(|at| {
+            let before = at.checked_sub(1).map(|i| haystack[i]);
+            let after = haystack.get(at + word.len()).copied();
+            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        })
+    })
 }
 
 /// The call an expression statement consists of (through `await` and parentheses).
@@ -563,7 +778,11 @@ fn call_expr(call: Node, arguments: Node, source: &str, depth: usize) -> CallExp
         kwargs: Vec::new(),
         range: range(call),
     };
-    for arg in children(arguments) {
+    let mut cursor = arguments.walk();
+    for arg in arguments.named_children(&mut cursor) {
+        if arg.kind_id() == k.comment {
+            continue;
+        }
         if arg.kind_id() == k.keyword_argument {
             let (Some(name), Some(value)) = (
                 arg.child_by_field_id(f.name),
@@ -614,9 +833,10 @@ fn to_expr(node: Node, source: &str, depth: usize) -> Expr {
             _ => Expr::Other(r),
         }
     } else if kind == k.list || kind == k.tuple || kind == k.set {
+        let mut cursor = node.walk();
         Expr::Seq(
-            children(node)
-                .into_iter()
+            node.named_children(&mut cursor)
+                .filter(|c| c.kind_id() != k.comment)
                 .map(|c| to_expr(c, source, depth + 1))
                 .collect(),
             r,
@@ -627,8 +847,124 @@ fn to_expr(node: Node, source: &str, depth: usize) -> Expr {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::migration::{FunctionKind, MigrationFile, Receiver};
+    use crate::syntax;
+
+    thread_local! {
+        /// How many operations were reused from a previous model.
+        pub static REUSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Edits typed into every fixture, one after another; after each, the
+    /// model built reusing the previous version's operations must equal the
+    /// model built from scratch.
+    #[test]
+    fn reusing_a_previous_model_equals_building_from_scratch() {
+        const INSERTS: &[&str] = &[
+            "x",
+            " ",
+            "\n",
+            "(",
+            ")",
+            "'",
+            "#",
+            ",",
+            "\n    op.drop_table('t')",
+            "\n    with op.get_context().autocommit_block():\n        ",
+            "\n    with op.batch_alter_table('t') as batch_op:\n        ",
+            "batch_op.drop_column('c')\n    ",
+            "import op\n",
+            "é",
+        ];
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        let (mut files, mut edits) = (0, 0);
+        REUSED.with(|n| n.set(0));
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "py") {
+                    continue;
+                }
+                let Ok(mut text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                files += 1;
+                let mut previous = MigrationFile::parse(text.clone());
+                for _ in 0..12 {
+                    let mut at = next(text.len() + 1);
+                    while !text.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    if next(3) == 0 {
+                        let mut end = (at + 1 + next(40)).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        text.replace_range(at..end, "");
+                    } else {
+                        text.insert_str(at, INSERTS[next(INSERTS.len())]);
+                    }
+                    let tree = syntax::parse(&text, None);
+                    let fresh = MigrationFile::from_tree(text.clone(), &tree);
+                    let reused =
+                        MigrationFile::from_tree_reusing(text.clone(), &tree, Some(&previous));
+                    let at = path.display();
+                    assert_eq!(reused.ops, fresh.ops, "{at} after {edits} edits:\n{text}");
+                    assert_eq!(reused.helper_calls, fresh.helper_calls, "{at}:\n{text}");
+                    edits += 1;
+                    previous = reused;
+                }
+            }
+        }
+        assert!(files > 150, "only {files} fixtures");
+        let reused = REUSED.with(|n| n.get());
+        // The comparison above is only worth something where reuse happened.
+        assert!(
+            reused > edits / 2,
+            "only {reused} operations reused over {edits} edits"
+        );
+    }
+
+    /// A keystroke in a comment of the 1,054-line benchmark migration models
+    /// no statement again.
+    #[test]
+    fn a_keystroke_reuses_every_unchanged_statement() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/bench/big_migration.py"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let previous = MigrationFile::parse(text.clone());
+        let at = text.find("    op.create_table(").unwrap();
+        let mut edited = text.clone();
+        edited.insert_str(at, "    # a note\n");
+        let tree = syntax::parse(&edited, None);
+        REUSED.with(|n| n.set(0));
+        let reused = MigrationFile::from_tree_reusing(edited.clone(), &tree, Some(&previous));
+        let all = reused.ops.len() + reused.helper_calls.len();
+        // Those of `with` headers are found again by the walk.
+        let headers = reused
+            .ops
+            .iter()
+            .filter(|o| matches!(o.method.as_str(), "batch_alter_table" | "get_context"))
+            .count();
+        assert!(all > 500 && headers < 100);
+        assert_eq!(REUSED.with(|n| n.get()), all - headers);
+        assert_eq!(reused.ops, MigrationFile::from_tree(edited, &tree).ops);
+    }
 
     const SOURCE: &str = r#"
 from alembic import op
@@ -649,6 +985,39 @@ def upgrade():
 def downgrade():
     pass
 "#;
+
+    #[test]
+    fn mentions_any_finds_whole_names_only() {
+        use super::mentions_any;
+        let yes = |text: &str, names: &[&str]| mentions_any(text.as_bytes(), names.iter().copied());
+        assert!(yes("sa.Column(op.f('ix'))", &["op"]));
+        assert!(yes("x(op .f())", &["op"]));
+        assert!(yes("op", &["op"]));
+        assert!(yes("f(b.drop_column('x'))", &["op", "b"]));
+        assert!(yes("f(self.b.x())", &["self.b"]));
+        assert!(!yes(
+            "sa.Column('drop', sa.Integer(), nullable=False)",
+            &["op"]
+        ));
+        assert!(!yes("f(op_x, xop, éop)", &["op"]));
+        assert!(!yes("f()", &[]));
+    }
+
+    #[test]
+    fn operations_nested_in_arguments_are_found() {
+        let f = MigrationFile::parse(
+            "from alembic import op as o\n\ndef upgrade():\n    \
+             x = sa.table('t', sa.Column('a', server_default=o.inline_literal('v')))\n    \
+             with o.batch_alter_table('t') as b:\n        \
+             print(str(b.drop_column('c')))\n"
+                .into(),
+        );
+        let methods: Vec<_> = f.ops.iter().map(|o| o.method.as_str()).collect();
+        assert_eq!(
+            methods,
+            ["inline_literal", "batch_alter_table", "drop_column"]
+        );
+    }
 
     #[test]
     fn operations_with_context() {

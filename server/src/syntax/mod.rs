@@ -110,9 +110,23 @@ pub fn syntax_errors(tree: &Tree) -> Vec<(TextRange, bool)> {
 
 /// `a.b.c` for an identifier or attribute chain, else `None`.
 pub fn dotted_name(node: Node, source: &str) -> Option<String> {
+    let (k, f) = (kinds(), fields());
+    // Nearly always written without spaces or comments: then the text is the
+    // name (when each part is an identifier: not `x.1.y` or `None.x`).
+    let whole = text(node, source);
+    if (node.kind_id() == k.identifier || node.kind_id() == k.attribute)
+        && whole.split('.').all(|part| {
+            part.bytes()
+                .next()
+                .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
+                && part.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+                && !matches!(part, "None" | "True" | "False")
+        })
+    {
+        return Some(whole.to_owned());
+    }
     let mut parts = Vec::new();
     let mut current = node;
-    let (k, f) = (kinds(), fields());
     loop {
         let kind = current.kind_id();
         if kind == k.identifier {
@@ -160,6 +174,34 @@ mod tests {
     fn every_query_compiles() {
         let q = queries();
         assert!(q.functions.capture_index_for_name("name").is_some());
+    }
+
+    #[test]
+    fn dotted_names() {
+        let name = |code: &str| {
+            let tree = parse(code, None);
+            let expr = tree
+                .root_node()
+                .named_child(0)
+                .unwrap()
+                .named_child(0)
+                .unwrap();
+            dotted_name(expr, code)
+        };
+        assert_eq!(
+            name("sa.types.Integer").as_deref(),
+            Some("sa.types.Integer")
+        );
+        assert_eq!(name("op").as_deref(), Some("op"));
+        assert_eq!(
+            name("sa . types.\\\n  Integer").as_deref(),
+            Some("sa.types.Integer")
+        );
+        assert_eq!(name("é.x").as_deref(), Some("é.x"));
+        assert_eq!(name("None.x"), None);
+        assert_eq!(name("a().b"), None);
+        assert_eq!(name("a[0].b"), None);
+        assert_eq!(name("'s'.join"), None);
     }
 
     #[test]

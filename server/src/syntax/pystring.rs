@@ -28,6 +28,14 @@ pub struct StringLiteral {
 }
 
 impl StringLiteral {
+    /// Moves every source position by `delta` bytes.
+    pub fn shift(&mut self, delta: isize) {
+        self.range = self.range.shifted(delta);
+        for segment in &mut self.segments {
+            segment.source_start = segment.source_start.saturating_add_signed(delta);
+        }
+    }
+
     /// The source offset of a byte offset into `value`.
     pub fn source_offset(&self, value_offset: usize) -> usize {
         let found = self
