@@ -91,7 +91,7 @@ pub struct ExecutedSql<'a> {
 }
 
 /// What a SQL string holds, in value coordinates.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Analysis {
     pub statement_count: usize,
     pub ddl: bool,
@@ -119,7 +119,7 @@ impl<'a> ExecutedSql<'a> {
             statement_count,
             ddl,
             mut changes,
-        } = analyse(&literal.value);
+        } = analyse_cached(&literal.value);
         for change in &mut changes {
             change.range = literal.source_range(change.range);
             change.concurrently_at = change.concurrently_at.map(|at| literal.source_offset(at));
@@ -201,6 +201,30 @@ impl Locations {
         let index = first + column.saturating_sub(1);
         self.char_starts.get(index).copied().unwrap_or(self.len)
     }
+}
+
+/// [`analyse`], remembered per thread for the last few hundred strings: the
+/// language server checks an open file again on every keystroke, and its SQL
+/// strings have not changed.
+fn analyse_cached(sql: &str) -> Analysis {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const KEPT: usize = 512;
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, Analysis>> = RefCell::new(HashMap::new());
+    }
+    if let Some(known) = SEEN.with(|seen| seen.borrow().get(sql).cloned()) {
+        return known;
+    }
+    let analysis = analyse(sql);
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= KEPT {
+            seen.clear();
+        }
+        seen.insert(sql.to_owned(), analysis.clone());
+    });
+    analysis
 }
 
 /// The statements of a SQL string and their changes (ranges in the string).
