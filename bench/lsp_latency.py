@@ -26,6 +26,7 @@ keystroke samples. Standard library only.
 """
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -181,6 +182,10 @@ def main():
     ap.add_argument("--bin")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    # The client's own pauses are not the server's latency: Python's cyclic
+    # garbage collector, run by the allocations of parsing each publication's
+    # JSON, would add its collections to random samples.
+    gc.disable()
 
     repo = Path(__file__).resolve().parent.parent
     binary = args.bin or os.environ.get("ALEMBIC_LSP_BIN") or str(repo / "target/release/alembic-lsp")

@@ -617,8 +617,8 @@ fn call_sites<'t>(
             kind if kind == k.block => {
                 let batch = frame.context.batch_key();
                 for child in node.named_children(&mut cursor) {
-                    if let (Some(batch), true) = (&batch, child.kind_id() == k.expression_statement)
-                    {
+                    let simple = child.kind_id() == k.expression_statement;
+                    if let Some(batch) = batch.as_ref().filter(|_| simple) {
                         if !batch.is_empty() {
                             batch_statements.push((range(child), batch.clone()));
                         }
