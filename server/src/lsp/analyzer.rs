@@ -8,6 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,9 +53,9 @@ pub enum Event {
 }
 
 /// The index's second stage checks files in chunks of this many, for at
-/// most `CHECK_SLICE` before it looks at the editor's events again (an edit
-/// waits for the slice, the analysis and its publication).
-const CHECK_CHUNK: usize = 32;
+/// most `CHECK_SLICE`, and stops after the current chunk when an editor event
+/// arrives (an edit waits for that chunk, the analysis and its publication).
+const CHECK_CHUNK: usize = 8;
 const CHECK_SLICE: Duration = Duration::from_millis(40);
 
 /// What was last published for a document, to publish only what changed.
@@ -151,6 +152,11 @@ impl Analyzer {
             };
             let mut batch = vec![first];
             batch.extend(events.try_iter());
+            let taken = batch
+                .iter()
+                .filter(|e| !matches!(e, Event::CheckPending))
+                .count();
+            self.shared.waiting.fetch_sub(taken, Ordering::SeqCst);
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.process(batch))) {
                 self.log(
                     MessageType::ERROR,
@@ -306,12 +312,19 @@ impl Analyzer {
                         .enumerate()
                         .find(|(_, p)| p.pending_count() > 0)
                     {
-                        // Small chunks until the time slice is spent, then one
-                        // analysis and publication for all of them.
+                        // Small chunks until the time slice is spent or an editor
+                        // event waits (at least one, so the checks always
+                        // progress), then one analysis and publication for all.
                         let started = Instant::now();
                         let mut checked = 0;
-                        while project.pending_count() > 0 && started.elapsed() < CHECK_SLICE {
+                        loop {
                             checked += project.check_pending(CHECK_CHUNK);
+                            let more = project.pending_count() > 0
+                                && started.elapsed() < CHECK_SLICE
+                                && self.shared.waiting.load(Ordering::SeqCst) == 0;
+                            if !more {
+                                break;
+                            }
                         }
                         if let Some(checking) = &mut self.checking {
                             checking.done += checked;

@@ -24,7 +24,7 @@ mod workspace;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -75,6 +75,9 @@ pub struct Shared {
     documents: Documents,
     workspace: Mutex<Workspace>,
     caps: OnceLock<ClientCaps>,
+    /// Events sent and not yet taken by the analysis thread (its background
+    /// checks stop early for them).
+    waiting: AtomicUsize,
 }
 
 struct Backend {
@@ -163,6 +166,7 @@ impl Backend {
             documents: Documents::default(),
             workspace: Mutex::new(Workspace::default()),
             caps: OnceLock::new(),
+            waiting: AtomicUsize::new(0),
         });
         let (events, receiver) = mpsc::channel();
         let analyzer = Analyzer::new(
@@ -187,6 +191,7 @@ impl Backend {
 
     fn send(&self, event: Event) {
         // The analysis thread only ends with the process.
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
         let _ = self.events.send(event);
     }
 
