@@ -45,6 +45,25 @@ fn migration(id: &str, parent: Option<&str>) -> String {
     )
 }
 
+/// `alembic.ini` with its scripts in `migrations/`, and an empty `env.py`.
+fn alembic_project(dir: &Path) {
+    write(
+        dir,
+        "alembic.ini",
+        "[alembic]\nscript_location = migrations\n",
+    );
+    write(dir, "migrations/env.py", "");
+}
+
+/// `migrations/versions/{file}`: revision `id` on `parent`.
+fn add_migration(dir: &Path, file: &str, id: &str, parent: &str) {
+    write(
+        dir,
+        &format!("migrations/versions/{file}"),
+        &migration(id, Some(parent)),
+    );
+}
+
 /// A repository whose `main` holds one migration (`a1`), a model file
 /// under `schema-paths`, and a pre-existing finding (MG205: a header that
 /// disagrees with the variables) in `a0`; `feature` is checked out.
@@ -52,17 +71,12 @@ fn repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     git(d, &["init", "-q"]);
-    write(
-        d,
-        "alembic.ini",
-        "[alembic]\nscript_location = migrations\n",
-    );
+    alembic_project(d);
     write(
         d,
         "alembic-lsp.toml",
         "schema-paths = [\"app/models/**\"]\n",
     );
-    write(d, "migrations/env.py", "");
     write(
         d,
         "migrations/versions/a0_base.py",
@@ -71,11 +85,7 @@ fn repository() -> tempfile::TempDir {
             migration("a0", None)
         ),
     );
-    write(
-        d,
-        "migrations/versions/a1_users.py",
-        &migration("a1", Some("a0")),
-    );
+    add_migration(d, "a1_users.py", "a1", "a0");
     write(d, "app/models/user.py", "class User:\n    pass\n");
     write(d, "app/views.py", "def index():\n    pass\n");
     git(d, &["add", "."]);
@@ -106,6 +116,14 @@ fn check_diff(dir: &Path, reference: &str) -> (Option<i32>, Value) {
     assert!(o.status.code() != Some(2), "exit 2: {stderr}");
     let value = serde_json::from_slice(&o.stdout).expect("JSON");
     (o.status.code(), value)
+}
+
+/// Exit 2 with one line on stderr that says `message`.
+fn assert_exit_2(o: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(message), "{stderr}");
 }
 
 /// `(code, path, line)` of every finding.
@@ -145,11 +163,7 @@ fn without_diff_the_old_finding_is_reported() {
 fn one_new_migration_and_a_schema_change_is_the_policy() {
     let repo = repository();
     let d = repo.path();
-    write(
-        d,
-        "migrations/versions/b2_orders.py",
-        &migration("b2", Some("a1")),
-    );
+    add_migration(d, "b2_orders.py", "b2", "a1");
     write(d, "app/models/user.py", "class User:\n    name = 1\n");
     commit(d);
     let (code, report) = check_diff(d, "main");
@@ -162,16 +176,8 @@ fn one_new_migration_and_a_schema_change_is_the_policy() {
 fn two_new_migrations_are_reported_on_both() {
     let repo = repository();
     let d = repo.path();
-    write(
-        d,
-        "migrations/versions/b2_orders.py",
-        &migration("b2", Some("a1")),
-    );
-    write(
-        d,
-        "migrations/versions/c3_items.py",
-        &migration("c3", Some("b2")),
-    );
+    add_migration(d, "b2_orders.py", "b2", "a1");
+    add_migration(d, "c3_items.py", "c3", "b2");
     commit(d);
     let (code, report) = check_diff(d, "main");
     assert_eq!(
@@ -227,16 +233,8 @@ fn mg402_follows_select_and_ignore() {
 fn uncommitted_work_is_part_of_the_change() {
     let repo = repository();
     let d = repo.path();
-    write(
-        d,
-        "migrations/versions/b2_orders.py",
-        &migration("b2", Some("a1")),
-    );
-    write(
-        d,
-        "migrations/versions/c3_items.py",
-        &migration("c3", Some("b2")),
-    );
+    add_migration(d, "b2_orders.py", "b2", "a1");
+    add_migration(d, "c3_items.py", "c3", "b2");
     let (_, report) = check_diff(d, "HEAD");
     let codes: Vec<String> = findings(&report).into_iter().map(|f| f.0).collect();
     assert_eq!(codes, ["MG402", "MG402"]);
@@ -249,11 +247,7 @@ fn uncommitted_work_is_part_of_the_change() {
 fn graph_findings_that_involve_the_change_are_kept() {
     let repo = repository();
     let d = repo.path();
-    write(
-        d,
-        "migrations/versions/b2_orders.py",
-        &migration("b2", Some("a0")),
-    );
+    add_migration(d, "b2_orders.py", "b2", "a0");
     commit(d);
     let (code, report) = check_diff(d, "main");
     assert_eq!(
@@ -287,31 +281,17 @@ fn a_change_to_an_old_migration_reports_its_findings() {
 fn not_a_git_repository_is_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(
-        d,
-        "alembic.ini",
-        "[alembic]\nscript_location = migrations\n",
-    );
-    write(d, "migrations/env.py", "");
+    alembic_project(d);
     write(d, "migrations/versions/a1.py", &migration("a1", None));
     let o = run(d, &["--check", "--diff", "main"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("not in a git repository"), "{stderr}");
+    assert_exit_2(&o, "not in a git repository");
 }
 
 #[test]
 fn unknown_revision_is_exit_2() {
     let repo = repository();
     let o = run(repo.path(), &["--check", "--diff", "no-such-branch"]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("unknown git revision `no-such-branch`"),
-        "{stderr}"
-    );
+    assert_exit_2(&o, "unknown git revision `no-such-branch`");
     let option = run(repo.path(), &["--check", "--diff=--output=x"]);
     assert_eq!(option.status.code(), Some(2));
 }

@@ -45,16 +45,71 @@ fn full_change(server: &mut Server, uri: &str, version: i32, text: &str) {
     );
 }
 
-#[test]
-fn re_pointing_down_revision_clears_multiple_heads() {
+/// What a test opened: the project (kept alive for its temporary folder),
+/// the server, and the open file's URI and text.
+struct Opened {
+    project: Project,
+    b2: std::path::PathBuf,
+    server: Server,
+    uri: String,
+    text: String,
+}
+
+/// Two heads, `b2` and `c3`, on `a1`; `c3` is open (with MG201 reported)
+/// in a server started with `capabilities`.
+fn two_heads(capabilities: Value) -> Opened {
     let project = Project::new();
     project.write("a1_init.py", &migration("a1", None, "init"));
     let b2 = project.write("b2_users.py", &migration("b2", Some("a1"), "users"));
     let text = migration("c3", Some("a1"), "orders");
     let c3 = project.write("c3_orders.py", &text);
-    let mut server = Server::start(&project.root, vscode_capabilities(), None);
+    let mut server = Server::start(&project.root, capabilities, None);
     let uri = server.open(&c3, 1);
     server.diagnostics_until(&uri, |p| has_code(p, "MG201"));
+    Opened {
+        project,
+        b2,
+        server,
+        uri,
+        text,
+    }
+}
+
+/// `b2_drop.py` with `drops` (whole lines) before its `create_table`, open
+/// in a server with VS Code's capabilities; `None` (the test is skipped)
+/// while MG101 is not implemented.
+fn with_drops(drops: &str) -> Option<Opened> {
+    if alembic_lsp::rules::by_code("MG101").is_none() {
+        eprintln!("MG101 is not implemented yet: skipped");
+        return None;
+    }
+    let project = Project::new();
+    project.write("a1_init.py", &migration("a1", None, "init"));
+    let text = migration("b2", Some("a1"), "drop").replace(
+        "    op.create_table(\"t_b2\"",
+        &format!("{drops}    op.create_table(\"t_b2\""),
+    );
+    let path = project.write("b2_drop.py", &text);
+    let mut server = Server::start(&project.root, vscode_capabilities(), None);
+    let uri = server.open(&path, 1);
+    Some(Opened {
+        project,
+        b2: path,
+        server,
+        uri,
+        text,
+    })
+}
+
+#[test]
+fn re_pointing_down_revision_clears_multiple_heads() {
+    let Opened {
+        project: _project,
+        b2,
+        mut server,
+        uri,
+        text,
+    } = two_heads(vscode_capabilities());
 
     let at = find(&text, "c3'\ndown_revision");
     let found = actions(&mut server, &uri, at, None);
@@ -91,14 +146,13 @@ fn uri_of(path: &std::path::Path) -> String {
 
 #[test]
 fn the_merge_revision_merges_the_heads() {
-    let project = Project::new();
-    project.write("a1_init.py", &migration("a1", None, "init"));
-    let b2 = project.write("b2_users.py", &migration("b2", Some("a1"), "users"));
-    let text = migration("c3", Some("a1"), "orders");
-    let c3 = project.write("c3_orders.py", &text);
-    let mut server = Server::start(&project.root, vscode_capabilities(), None);
-    let uri = server.open(&c3, 1);
-    server.diagnostics_until(&uri, |p| has_code(p, "MG201"));
+    let Opened {
+        project,
+        b2,
+        mut server,
+        uri,
+        text,
+    } = two_heads(vscode_capabilities());
     let found = actions(
         &mut server,
         &uri,
@@ -165,14 +219,13 @@ fn the_merge_revision_merges_the_heads() {
 
 #[test]
 fn without_resource_operations_no_merge_file_is_offered() {
-    let project = Project::new();
-    project.write("a1_init.py", &migration("a1", None, "init"));
-    project.write("b2_users.py", &migration("b2", Some("a1"), "users"));
-    let text = migration("c3", Some("a1"), "orders");
-    let c3 = project.write("c3_orders.py", &text);
-    let mut server = Server::start(&project.root, json!({}), None);
-    let uri = server.open(&c3, 1);
-    server.diagnostics_until(&uri, |p| has_code(p, "MG201"));
+    let Opened {
+        project: _project,
+        mut server,
+        uri,
+        text,
+        ..
+    } = two_heads(json!({}));
     let found = actions(&mut server, &uri, find(&text, "c3'\ndown_revision"), None);
     let titles: Vec<&str> = found.iter().map(|a| a["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Re-point down_revision onto the other head `b2`"]);
@@ -184,19 +237,16 @@ fn without_resource_operations_no_merge_file_is_offered() {
 /// MG101 arrives with the rules branch; until then this test has nothing to approve.
 #[test]
 fn approving_a_destructive_operation_clears_it() {
-    if alembic_lsp::rules::by_code("MG101").is_none() {
-        eprintln!("MG101 is not implemented yet: skipped");
+    let Some(Opened {
+        project: _project,
+        mut server,
+        uri,
+        text,
+        ..
+    }) = with_drops("    note = '😀'; op.drop_table(\"legacy\")\n")
+    else {
         return;
-    }
-    let project = Project::new();
-    project.write("a1_init.py", &migration("a1", None, "init"));
-    let text = migration("b2", Some("a1"), "drop").replace(
-        "    op.create_table(\"t_b2\"",
-        "    note = '😀'; op.drop_table(\"legacy\")\n    op.create_table(\"t_b2\"",
-    );
-    let path = project.write("b2_drop.py", &text);
-    let mut server = Server::start(&project.root, vscode_capabilities(), None);
-    let uri = server.open(&path, 1);
+    };
     let params = server.diagnostics_until(&uri, |p| has_code(p, "MG101"));
     let d = params["diagnostics"]
         .as_array()
@@ -233,19 +283,16 @@ fn approving_a_destructive_operation_clears_it() {
 
 #[test]
 fn approve_all_inserts_each_tag_once() {
-    if alembic_lsp::rules::by_code("MG101").is_none() {
-        eprintln!("MG101 is not implemented yet: skipped");
+    let Some(Opened {
+        project: _project,
+        mut server,
+        uri,
+        text,
+        ..
+    }) = with_drops("    op.drop_table(\"one\")\n    op.drop_table(\"two\")\n")
+    else {
         return;
-    }
-    let project = Project::new();
-    project.write("a1_init.py", &migration("a1", None, "init"));
-    let text = migration("b2", Some("a1"), "drop").replace(
-        "    op.create_table(\"t_b2\"",
-        "    op.drop_table(\"one\")\n    op.drop_table(\"two\")\n    op.create_table(\"t_b2\"",
-    );
-    let path = project.write("b2_drop.py", &text);
-    let mut server = Server::start(&project.root, vscode_capabilities(), None);
-    let uri = server.open(&path, 1);
+    };
     server.diagnostics_until(&uri, |p| {
         codes(p).iter().filter(|c| *c == "MG101").count() == 2
     });

@@ -469,13 +469,7 @@ fn alter_table_clauses(toks: &[Tok]) -> Option<Vec<&[Tok]>> {
     if !(toks.len() > 2 && toks[0].is("ALTER") && toks[1].is("TABLE")) {
         return None;
     }
-    let mut i = 2;
-    if toks.get(i).is_some_and(|t| t.is("IF")) {
-        i += 2;
-    }
-    if toks.get(i).is_some_and(|t| t.is("ONLY")) {
-        i += 1;
-    }
+    let mut i = alter_table_name_at(toks);
     // The name: word (. word)*, then an optional `*`.
     i += 1;
     while toks.get(i).is_some_and(|t| t.token == Token::Period) {
@@ -494,6 +488,11 @@ fn alter_table_clauses(toks: &[Tok]) -> Option<Vec<&[Tok]>> {
 
 /// The table name of `ALTER TABLE …` (see [`alter_table_clauses`]).
 fn alter_table_name(toks: &[Tok]) -> Option<String> {
+    dotted_name(toks, alter_table_name_at(toks))
+}
+
+/// Where the name of `ALTER TABLE [IF EXISTS] [ONLY] name` starts.
+fn alter_table_name_at(toks: &[Tok]) -> usize {
     let mut i = 2;
     if toks.get(i).is_some_and(|t| t.is("IF")) {
         i += 2;
@@ -501,6 +500,12 @@ fn alter_table_name(toks: &[Tok]) -> Option<String> {
     if toks.get(i).is_some_and(|t| t.is("ONLY")) {
         i += 1;
     }
+    i
+}
+
+/// The last part of the dotted name `word (. word)*` that starts at `i`
+/// (`t` of `public.t`).
+fn dotted_name(toks: &[Tok], mut i: usize) -> Option<String> {
     let mut name = toks.get(i)?.name();
     while toks.get(i + 1).is_some_and(|t| t.token == Token::Period) {
         i += 2;
@@ -520,12 +525,7 @@ fn name_after(toks: &[Tok], keyword: &str) -> Option<String> {
     }) {
         i += 1;
     }
-    let mut name = toks.get(i)?.name();
-    while toks.get(i + 1).is_some_and(|t| t.token == Token::Period) {
-        i += 2;
-        name = toks.get(i)?.name();
-    }
-    name
+    dotted_name(toks, i)
 }
 
 /// The fallback: the top-level keywords of a statement sqlparser rejected.
