@@ -76,13 +76,8 @@ fn two_heads(capabilities: Value) -> Opened {
 }
 
 /// `b2_drop.py` with `drops` (whole lines) before its `create_table`, open
-/// in a server with VS Code's capabilities; `None` (the test is skipped)
-/// while MG101 is not implemented.
-fn with_drops(drops: &str) -> Option<Opened> {
-    if alembic_lsp::rules::by_code("MG101").is_none() {
-        eprintln!("MG101 is not implemented yet: skipped");
-        return None;
-    }
+/// in a server with VS Code's capabilities.
+fn with_drops(drops: &str) -> Opened {
     let project = Project::new();
     project.write("a1_init.py", &migration("a1", None, "init"));
     let text = migration("b2", Some("a1"), "drop").replace(
@@ -92,13 +87,13 @@ fn with_drops(drops: &str) -> Option<Opened> {
     let path = project.write("b2_drop.py", &text);
     let mut server = Server::start(&project.root, vscode_capabilities(), None);
     let uri = server.open(&path, 1);
-    Some(Opened {
+    Opened {
         project,
         b2: path,
         server,
         uri,
         text,
-    })
+    }
 }
 
 #[test]
@@ -237,16 +232,13 @@ fn without_resource_operations_no_merge_file_is_offered() {
 /// MG101 arrives with the rules branch; until then this test has nothing to approve.
 #[test]
 fn approving_a_destructive_operation_clears_it() {
-    let Some(Opened {
+    let Opened {
         project: _project,
         mut server,
         uri,
         text,
         ..
-    }) = with_drops("    note = '😀'; op.drop_table(\"legacy\")\n")
-    else {
-        return;
-    };
+    } = with_drops("    note = '😀'; op.drop_table(\"legacy\")\n");
     let params = server.diagnostics_until(&uri, |p| has_code(p, "MG101"));
     let d = params["diagnostics"]
         .as_array()
@@ -283,16 +275,13 @@ fn approving_a_destructive_operation_clears_it() {
 
 #[test]
 fn approve_all_inserts_each_tag_once() {
-    let Some(Opened {
+    let Opened {
         project: _project,
         mut server,
         uri,
         text,
         ..
-    }) = with_drops("    op.drop_table(\"one\")\n    op.drop_table(\"two\")\n")
-    else {
-        return;
-    };
+    } = with_drops("    op.drop_table(\"one\")\n    op.drop_table(\"two\")\n");
     server.diagnostics_until(&uri, |p| {
         codes(p).iter().filter(|c| *c == "MG101").count() == 2
     });
