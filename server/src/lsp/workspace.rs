@@ -222,6 +222,9 @@ pub struct ProjectState {
     /// Files read for their declarations only, whose rules have not run yet
     /// (the index's second stage, [`ProjectState::check_pending`]).
     pending: Vec<PathBuf>,
+    /// Files checked by the second stage since the snapshot: the next
+    /// analysis takes their new models and findings and reuses the rest.
+    checked_since: Vec<PathBuf>,
 }
 
 /// The folders and file names whose change means "read the configuration again".
@@ -327,6 +330,7 @@ impl ProjectState {
             snapshot: None,
             stale: true,
             pending: Vec::new(),
+            checked_since: Vec::new(),
         };
         project.config_stamps = project.watched_config_files();
         project.read_listing(true, true);
@@ -361,9 +365,9 @@ impl ProjectState {
         let checked = read.len();
         for (path, disk, findings) in read {
             self.remember(&path, &disk, findings);
-            self.disk.insert(path, disk);
+            self.disk.insert(path.clone(), disk);
+            self.checked_since.push(path);
         }
-        self.stale |= checked > 0;
         checked
     }
 
@@ -579,7 +583,8 @@ impl ProjectState {
     /// changed since (requests must answer about the text the editor has).
     pub fn fresh_snapshot(&mut self, docs: &Documents) -> Arc<Snapshot> {
         let open = docs.open_paths();
-        if let Some(previous) = self.snapshot.clone().filter(|_| !self.stale) {
+        let outdated = self.stale || !self.checked_since.is_empty();
+        if let Some(previous) = self.snapshot.clone().filter(|_| !outdated) {
             if let Some(open_files) = self.same_open_files(&previous, &open) {
                 let current = open_files.iter().all(|&(i, ref uri)| {
                     docs.source(uri)
@@ -622,6 +627,8 @@ impl ProjectState {
         let previous = self.snapshot.clone();
         // Fast path (a keystroke): the same files, only open documents
         // changed; `changed` lists the files whose text is new.
+        // Files the second stage checked since count as changed too.
+        let checked_since = std::mem::take(&mut self.checked_since);
         let reused = previous.as_ref().filter(|_| !self.stale).and_then(|p| {
             let open_files = self.same_open_files(p, open)?;
             let mut files = p.files.clone();
@@ -633,6 +640,17 @@ impl ProjectState {
                 }
                 files[i].version = Some(version);
                 files[i].source = source;
+            }
+            for path in &checked_since {
+                let i = p.file_of(path)?;
+                let disk = self.disk.get(path)?;
+                if files[i].version.is_some() || Arc::ptr_eq(&files[i].source, &disk.file.migration)
+                {
+                    continue;
+                }
+                files[i].source = disk.file.migration.clone();
+                files[i].read_error = disk.file.read_error.clone();
+                changed.push(i);
             }
             Some((files, changed))
         });
@@ -1146,10 +1164,13 @@ mod tests {
         assert_eq!(snapshot.graph.heads.len(), 1);
         assert!(codes(&snapshot).is_empty(), "{:?}", codes(&snapshot));
         assert_eq!(project.pending_count(), 1);
-        // The second stage: checked, then released.
+        // The second stage: checked, then released; the analysis after it
+        // takes the checked file's model and keeps the graph.
+        let first = snapshot;
         assert_eq!(project.check_pending(usize::MAX), 1);
         assert_eq!(project.pending_count(), 0);
         let snapshot = project.fresh_snapshot(&docs);
+        assert!(Arc::ptr_eq(&snapshot.graph, &first.graph));
         assert!(!snapshot.files[0].source.partial);
         assert!(snapshot.files[0].source.released);
         assert!(snapshot.files[0].source.ops.is_empty());
