@@ -314,6 +314,26 @@ impl StringLiteral {
     }
 }
 
+/// Every `.py` file under `tests/fixtures`, for tests that run on all of them.
+#[cfg(test)]
+pub(crate) fn python_fixtures() -> Vec<std::path::PathBuf> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+    let mut stack = vec![std::path::PathBuf::from(root)];
+    let mut found = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "py") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 #[cfg(test)]
 mod declarations_tests {
     use super::*;
@@ -322,34 +342,22 @@ mod declarations_tests {
     /// does (the graph of the index's first stage is the final graph).
     #[test]
     fn declarations_only_equal_a_full_parse_on_every_fixture() {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
-        let mut stack = vec![std::path::PathBuf::from(root)];
         let (mut files, mut cut) = (0, 0);
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                if path.extension().is_none_or(|e| e != "py") {
-                    continue;
-                }
-                let bytes = std::fs::read(&path).unwrap();
-                let full = MigrationFile::from_bytes(&bytes);
-                let head = MigrationFile::declarations_only(&bytes);
-                let at = path.display();
-                assert!(head.partial && head.released, "{at}");
-                assert_eq!(head.text, full.text, "{at}");
-                assert_eq!(head.revision, full.revision, "{at}");
-                assert_eq!(head.down_revision, full.down_revision, "{at}");
-                assert_eq!(head.branch_labels, full.branch_labels, "{at}");
-                assert_eq!(head.depends_on, full.depends_on, "{at}");
-                assert_eq!(head.header, full.header, "{at}");
-                assert_eq!(head.decode_problem, full.decode_problem, "{at}");
-                files += 1;
-                cut += usize::from(module_head_end(&full.text).is_some());
-            }
+        for path in python_fixtures() {
+            let bytes = std::fs::read(&path).unwrap();
+            let full = MigrationFile::from_bytes(&bytes);
+            let head = MigrationFile::declarations_only(&bytes);
+            let at = path.display();
+            assert!(head.partial && head.released, "{at}");
+            assert_eq!(head.text, full.text, "{at}");
+            assert_eq!(head.revision, full.revision, "{at}");
+            assert_eq!(head.down_revision, full.down_revision, "{at}");
+            assert_eq!(head.branch_labels, full.branch_labels, "{at}");
+            assert_eq!(head.depends_on, full.depends_on, "{at}");
+            assert_eq!(head.header, full.header, "{at}");
+            assert_eq!(head.decode_problem, full.decode_problem, "{at}");
+            files += 1;
+            cut += usize::from(module_head_end(&full.text).is_some());
         }
         assert!(files > 150, "only {files} fixtures");
         assert!(cut > files / 2, "the head was cut in only {cut} of {files}");

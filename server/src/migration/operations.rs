@@ -877,8 +877,6 @@ pub(super) mod tests {
             "import op\n",
             "é",
         ];
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
-        let mut stack = vec![std::path::PathBuf::from(root)];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move |n: usize| {
             seed ^= seed << 13;
@@ -888,45 +886,34 @@ pub(super) mod tests {
         };
         let (mut files, mut edits) = (0, 0);
         REUSED.with(|n| n.set(0));
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
+        for path in crate::migration::python_fixtures() {
+            let Ok(mut text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            files += 1;
+            let mut previous = MigrationFile::parse(text.clone());
+            for _ in 0..12 {
+                let mut at = next(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
                 }
-                if path.extension().is_none_or(|e| e != "py") {
-                    continue;
-                }
-                let Ok(mut text) = std::fs::read_to_string(&path) else {
-                    continue;
-                };
-                files += 1;
-                let mut previous = MigrationFile::parse(text.clone());
-                for _ in 0..12 {
-                    let mut at = next(text.len() + 1);
-                    while !text.is_char_boundary(at) {
-                        at -= 1;
+                if next(3) == 0 {
+                    let mut end = (at + 1 + next(40)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
                     }
-                    if next(3) == 0 {
-                        let mut end = (at + 1 + next(40)).min(text.len());
-                        while !text.is_char_boundary(end) {
-                            end += 1;
-                        }
-                        text.replace_range(at..end, "");
-                    } else {
-                        text.insert_str(at, INSERTS[next(INSERTS.len())]);
-                    }
-                    let tree = syntax::parse(&text, None);
-                    let fresh = MigrationFile::from_tree(text.clone(), &tree);
-                    let reused =
-                        MigrationFile::from_tree_reusing(text.clone(), &tree, Some(&previous));
-                    let at = path.display();
-                    assert_eq!(reused.ops, fresh.ops, "{at} after {edits} edits:\n{text}");
-                    assert_eq!(reused.helper_calls, fresh.helper_calls, "{at}:\n{text}");
-                    edits += 1;
-                    previous = reused;
+                    text.replace_range(at..end, "");
+                } else {
+                    text.insert_str(at, INSERTS[next(INSERTS.len())]);
                 }
+                let tree = syntax::parse(&text, None);
+                let fresh = MigrationFile::from_tree(text.clone(), &tree);
+                let reused = MigrationFile::from_tree_reusing(text.clone(), &tree, Some(&previous));
+                let at = path.display();
+                assert_eq!(reused.ops, fresh.ops, "{at} after {edits} edits:\n{text}");
+                assert_eq!(reused.helper_calls, fresh.helper_calls, "{at}:\n{text}");
+                edits += 1;
+                previous = reused;
             }
         }
         assert!(files > 150, "only {files} fixtures");
