@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::migration::IdLit;
+use crate::position::TextRange;
 
 /// One revision as read from a file, in Alembic's load order.
 #[derive(Clone, Debug)]
@@ -92,11 +93,14 @@ impl GraphProblem {
     }
 }
 
+/// A built graph. Revisions and the id map are shared (`Arc`), so a copy
+/// with one file's declarations moved ([`RevisionGraph::moved`]) costs a
+/// pointer per revision, not a rebuild.
 #[derive(Clone, Debug, Default)]
 pub struct RevisionGraph {
-    pub revisions: Vec<Revision>,
+    pub revisions: Vec<Arc<Revision>>,
     /// Id (the winner of duplicates) → index.
-    pub by_id: HashMap<String, usize>,
+    pub by_id: Arc<HashMap<String, usize>>,
     pub heads: Vec<usize>,
     pub effective_heads: Vec<usize>,
     pub bases: Vec<usize>,
@@ -108,6 +112,20 @@ pub struct RevisionGraph {
     pub complete: bool,
 }
 
+/// The graph while it is built: revisions owned and mutable, shared once done.
+#[derive(Default)]
+struct Draft {
+    revisions: Vec<Revision>,
+    by_id: HashMap<String, usize>,
+    heads: Vec<usize>,
+    effective_heads: Vec<usize>,
+    bases: Vec<usize>,
+    merges: Vec<usize>,
+    branch_points: Vec<usize>,
+    problems: Vec<GraphProblem>,
+    complete: bool,
+}
+
 const ILLEGAL_ID_CHARACTERS: [char; 4] = ['@', '-', '+', ':'];
 
 impl RevisionGraph {
@@ -117,7 +135,7 @@ impl RevisionGraph {
     }
 
     pub fn get(&self, id: &str) -> Option<&Revision> {
-        self.by_id.get(id).map(|&i| &self.revisions[i])
+        self.by_id.get(id).map(|&i| self.revisions[i].as_ref())
     }
 
     /// Number of distinct revision ids (what Alembic's map holds).
@@ -134,10 +152,49 @@ impl RevisionGraph {
             .collect()
     }
 
+    /// This graph with some revisions declared at new positions: each input
+    /// replaces the revision of its file, and must hold the same values as
+    /// before (a line typed above the declarations moves only their ranges).
+    /// Equal to [`RevisionGraph::build`] of the new inputs, since the build
+    /// reads only values; `None` if a value differs or a file had no revision.
+    pub fn moved(&self, inputs: Vec<RevisionInput>) -> Option<RevisionGraph> {
+        let mut graph = self.clone();
+        for input in inputs {
+            // Revisions are in file order (the build keeps its inputs' order).
+            let index = self
+                .revisions
+                .binary_search_by_key(&input.file, |r| r.input.file)
+                .ok()?;
+            let old = &self.revisions[index].input;
+            let moves = moved_literals(old, &input)?;
+            for problem in &mut graph.problems {
+                let (revision, literal) = match problem {
+                    GraphProblem::Missing { revision, name, .. }
+                    | GraphProblem::SelfLoop { revision, name, .. } => (*revision, name),
+                    GraphProblem::LabelConflict {
+                        revision, label, ..
+                    } => (*revision, label),
+                    _ => continue,
+                };
+                if revision != index {
+                    continue;
+                }
+                if let Some(&(_, to)) = moves.iter().find(|(from, _)| *from == literal.range) {
+                    literal.range = to;
+                }
+            }
+            graph.revisions[index] = Arc::new(Revision {
+                input,
+                ..Revision::clone(&self.revisions[index])
+            });
+        }
+        Some(graph)
+    }
+
     pub fn build(inputs: Vec<RevisionInput>) -> RevisionGraph {
-        let mut graph = RevisionGraph {
+        let mut graph = Draft {
             complete: true,
-            ..RevisionGraph::default()
+            ..Draft::default()
         };
         graph.revisions = inputs
             .into_iter()
@@ -158,9 +215,21 @@ impl RevisionGraph {
         graph.find_heads_and_bases();
         graph.detect_cycles();
         graph.propagate_labels();
-        graph
+        RevisionGraph {
+            revisions: graph.revisions.into_iter().map(Arc::new).collect(),
+            by_id: Arc::new(graph.by_id),
+            heads: graph.heads,
+            effective_heads: graph.effective_heads,
+            bases: graph.bases,
+            merges: graph.merges,
+            branch_points: graph.branch_points,
+            problems: graph.problems,
+            complete: graph.complete,
+        }
     }
+}
 
+impl Draft {
     /// `Revision.__init__`: self-loops and illegal characters.
     fn check_each_revision(&mut self) {
         for (index, rev) in self.revisions.iter_mut().enumerate() {
@@ -477,6 +546,34 @@ impl RevisionGraph {
             }
         }
     }
+}
+
+/// Where each literal of `old` went in `new`, if both hold the same values
+/// in the same order (`None` otherwise).
+fn moved_literals(old: &RevisionInput, new: &RevisionInput) -> Option<Vec<(TextRange, TextRange)>> {
+    if old.file != new.file || old.id.value != new.id.value {
+        return None;
+    }
+    let mut moves = vec![(old.id.range, new.id.range)];
+    for (a, b) in [
+        (&old.down_revision, &new.down_revision),
+        (&old.depends_on, &new.depends_on),
+        (&old.branch_labels, &new.branch_labels),
+    ] {
+        match (a, b) {
+            (None, None) => {}
+            (Some(a), Some(b)) if a.len() == b.len() => {
+                for (a, b) in a.iter().zip(b) {
+                    if a.value != b.value {
+                        return None;
+                    }
+                    moves.push((a.range, b.range));
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(moves)
 }
 
 fn push_unique(list: &mut Vec<usize>, item: usize) {

@@ -189,6 +189,42 @@ pub fn build_graph(files: &[FileInput]) -> RevisionGraph {
     graph
 }
 
+/// [`build_graph`] of the new files, from `previous` (the graph of the old
+/// files) when each changed file `(index, old, new)` declares the same values
+/// as before, only at other positions: a keystroke in the docstring of one
+/// file of 10,000 then costs no rebuild. `None` when a value changed.
+pub fn moved_graph(
+    previous: &RevisionGraph,
+    changed: &[(usize, FileInput, FileInput)],
+) -> Option<RevisionGraph> {
+    let mut moved = Vec::new();
+    for (index, old, new) in changed {
+        // What build_graph reads of a file, besides its RevisionInput.
+        let incomplete = |f: &FileInput| {
+            f.read_error.is_none()
+                && f.migration.revision_id().is_none()
+                && f.migration.revision.is_some()
+        };
+        if old.read_error.is_some() != new.read_error.is_some()
+            || incomplete(old) != incomplete(new)
+        {
+            return None;
+        }
+        if new.read_error.is_some() {
+            continue;
+        }
+        match (
+            revision_input(*index, old.name, old.migration),
+            revision_input(*index, new.name, new.migration),
+        ) {
+            (None, None) => {}
+            (Some(_), Some(input)) => moved.push(input),
+            _ => return None,
+        }
+    }
+    previous.moved(moved)
+}
+
 fn revision_input(index: usize, name: &str, file: &MigrationFile) -> Option<RevisionInput> {
     let id = match file.revision.as_ref().map(|d| &d.value) {
         Some(DeclValue::Str(id)) => id.clone(),

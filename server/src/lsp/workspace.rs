@@ -738,7 +738,17 @@ impl ProjectState {
             }
             _ => {
                 let inputs: Vec<FileInput> = files.iter().map(file_input).collect();
-                let graph = project::build_graph(&inputs);
+                // Declarations that only moved (a line typed above them)
+                // keep the graph; its findings are found again, at the new
+                // positions.
+                let moved = same_files.zip(changed.as_deref()).and_then(|(p, changed)| {
+                    let pairs: Vec<_> = changed
+                        .iter()
+                        .map(|&i| (i, file_input(&p.files[i]), file_input(&files[i])))
+                        .collect();
+                    project::moved_graph(&p.graph, &pairs)
+                });
+                let graph = moved.unwrap_or_else(|| project::build_graph(&inputs));
                 let mut findings = vec![Vec::new(); files.len()];
                 for (file, d) in project::graph_diagnostics(&graph, &inputs, &config) {
                     if let Some(list) = findings.get_mut(file) {
