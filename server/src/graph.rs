@@ -4,7 +4,8 @@
 //! ways Alembic refuses to load a graph. Every case of
 //! `../shared/alembic-semantics` is a test of this module.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::migration::IdLit;
@@ -93,6 +94,10 @@ impl GraphProblem {
     }
 }
 
+/// Maps keyed by revision ids and labels. Their texts come from the user's
+/// own files, so a fast hasher without DoS resistance is the right trade.
+pub type IdMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A built graph. Revisions and the id map are shared (`Arc`), so a copy
 /// with one file's declarations moved ([`RevisionGraph::moved`]) costs a
 /// pointer per revision, not a rebuild.
@@ -100,7 +105,7 @@ impl GraphProblem {
 pub struct RevisionGraph {
     pub revisions: Vec<Arc<Revision>>,
     /// Id (the winner of duplicates) → index.
-    pub by_id: Arc<HashMap<String, usize>>,
+    pub by_id: Arc<IdMap<usize>>,
     pub heads: Vec<usize>,
     pub effective_heads: Vec<usize>,
     pub bases: Vec<usize>,
@@ -116,7 +121,7 @@ pub struct RevisionGraph {
 #[derive(Default)]
 struct Draft {
     revisions: Vec<Revision>,
-    by_id: HashMap<String, usize>,
+    by_id: IdMap<usize>,
     heads: Vec<usize>,
     effective_heads: Vec<usize>,
     bases: Vec<usize>,
@@ -232,13 +237,13 @@ impl RevisionGraph {
 impl Draft {
     /// `Revision.__init__`: self-loops and illegal characters.
     fn check_each_revision(&mut self) {
-        for (index, rev) in self.revisions.iter_mut().enumerate() {
-            let id = rev.input.id.value.clone();
+        for (index, rev) in self.revisions.iter().enumerate() {
+            let id = &rev.input.id.value;
             for (list, in_depends_on) in [
                 (&rev.input.down_revision, false),
                 (&rev.input.depends_on, true),
             ] {
-                if let Some(name) = list.iter().flatten().find(|n| n.value == id) {
+                if let Some(name) = list.iter().flatten().find(|n| n.value == *id) {
                     self.problems.push(GraphProblem::SelfLoop {
                         revision: index,
                         name: name.clone(),
@@ -246,11 +251,11 @@ impl Draft {
                     });
                 }
             }
-            let illegal: String = ILLEGAL_ID_CHARACTERS
-                .iter()
-                .filter(|c| id.contains(**c))
-                .collect();
-            if !illegal.is_empty() {
+            if id.contains(ILLEGAL_ID_CHARACTERS) {
+                let illegal: String = ILLEGAL_ID_CHARACTERS
+                    .iter()
+                    .filter(|c| id.contains(**c))
+                    .collect();
                 self.problems.push(GraphProblem::IllegalCharacters {
                     revision: index,
                     characters: illegal,
@@ -265,15 +270,21 @@ impl Draft {
     /// The later of two files with one id wins (Alembic's dict assignment);
     /// the earlier is shadowed. Duplicates are reported in load order.
     fn map_ids(&mut self) {
-        let mut duplicates: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut duplicates: IdMap<Vec<usize>> = IdMap::default();
         for index in 0..self.revisions.len() {
             let id = self.revisions[index].id().to_owned();
-            if let Some(earlier) = self.by_id.insert(id.clone(), index) {
-                self.revisions[earlier].shadowed = true;
-                duplicates
-                    .entry(id)
-                    .or_insert_with(|| vec![earlier])
-                    .push(index);
+            match self.by_id.entry(id) {
+                Entry::Vacant(entry) => {
+                    entry.insert(index);
+                }
+                Entry::Occupied(mut entry) => {
+                    let earlier = entry.insert(index);
+                    self.revisions[earlier].shadowed = true;
+                    duplicates
+                        .entry(entry.key().clone())
+                        .or_insert_with(|| vec![earlier])
+                        .push(index);
+                }
             }
         }
         let mut duplicates: Vec<Vec<usize>> = duplicates.into_values().collect();
@@ -286,8 +297,8 @@ impl Draft {
     }
 
     /// `_map_branch_labels`: a label may not repeat a revision id or another label.
-    fn map_branch_labels(&mut self) -> HashMap<String, usize> {
-        let mut labels: HashMap<String, usize> = HashMap::new();
+    fn map_branch_labels(&mut self) -> IdMap<usize> {
+        let mut labels: IdMap<usize> = IdMap::default();
         for index in 0..self.revisions.len() {
             let declared = self.revisions[index]
                 .input
@@ -319,7 +330,7 @@ impl Draft {
 
     /// `_add_depends_on` and the down-revision loop: resolve every name,
     /// reporting the ones Alembic would fail on with `KeyError`.
-    fn link(&mut self, labels: &HashMap<String, usize>) {
+    fn link(&mut self, labels: &IdMap<usize>) {
         for index in 0..self.revisions.len() {
             let rev = &self.revisions[index];
             let mut dependencies = Vec::new();
@@ -357,9 +368,6 @@ impl Draft {
                 // Alembic never walks a shadowed revision's edges.
                 dependencies.clear();
             }
-            let rev = &mut self.revisions[index];
-            rev.parents = parents.clone();
-            rev.dependencies = dependencies.clone();
             for &p in &parents {
                 push_unique(&mut self.revisions[p].children, index);
                 push_unique(&mut self.revisions[p].dependents, index);
@@ -367,6 +375,9 @@ impl Draft {
             for &d in &dependencies {
                 push_unique(&mut self.revisions[d].dependents, index);
             }
+            let rev = &mut self.revisions[index];
+            rev.parents = parents;
+            rev.dependencies = dependencies;
         }
     }
 
@@ -402,17 +413,18 @@ impl Draft {
         }
         // A revision whose parents are unknown or missing (reported on their
         // own) roots its own part of the graph, so it is not also a "cycle".
-        let broken: HashSet<usize> = self
-            .problems
-            .iter()
-            .filter_map(|p| match p {
-                GraphProblem::Missing { revision, .. } => Some(*revision),
-                _ => None,
-            })
+        let n = self.revisions.len();
+        let mut broken = vec![false; n];
+        for p in &self.problems {
+            if let GraphProblem::Missing { revision, .. } = p {
+                broken[*revision] = true;
+            }
+        }
+        let unknown: Vec<usize> = (0..n)
+            .filter(|&i| self.revisions[i].input.down_revision.is_none() || broken[i])
             .collect();
-        let unknown: Vec<usize> = (0..self.revisions.len())
-            .filter(|&i| self.revisions[i].input.down_revision.is_none() || broken.contains(&i))
-            .collect();
+        // The map's revisions: the winner of each id.
+        let winners = || (0..n).filter(|&i| !self.revisions[i].shadowed);
         for through_depends_on in [false, true] {
             let (heads, mut bases): (&Vec<usize>, Vec<usize>) = if through_depends_on {
                 let real_bases = (0..self.revisions.len())
@@ -428,7 +440,7 @@ impl Draft {
             };
             bases.extend(unknown.iter().copied());
             let members: Vec<usize> = if heads.is_empty() || bases.is_empty() {
-                self.by_id.values().copied().collect()
+                winners().collect()
             } else {
                 let down = self.reach(heads, |r, todo| {
                     todo.extend(&r.parents);
@@ -443,15 +455,18 @@ impl Draft {
                         &r.children
                     });
                 });
-                let space: HashSet<&str> = down
-                    .intersection(&up)
-                    .map(|&i| self.revisions[i].id())
-                    .collect();
-                self.by_id
-                    .iter()
-                    .filter(|(id, _)| !space.contains(id.as_str()))
-                    .map(|(_, &i)| i)
-                    .collect()
+                // Alembic compares ids: a shadowed revision in the space
+                // puts its id's winner there.
+                let mut space = vec![false; n];
+                for i in (0..n).filter(|&i| down[i] && up[i]) {
+                    let rev = &self.revisions[i];
+                    let winner = match rev.shadowed {
+                        true => self.by_id[rev.id()],
+                        false => i,
+                    };
+                    space[winner] = true;
+                }
+                winners().filter(|&i| !space[i]).collect()
             };
             if !members.is_empty() {
                 let mut members = members;
@@ -466,11 +481,11 @@ impl Draft {
         }
     }
 
-    fn reach(&self, from: &[usize], next: impl Fn(&Revision, &mut Vec<usize>)) -> HashSet<usize> {
-        let mut seen = HashSet::with_capacity(self.revisions.len());
+    fn reach(&self, from: &[usize], next: impl Fn(&Revision, &mut Vec<usize>)) -> Vec<bool> {
+        let mut seen = vec![false; self.revisions.len()];
         let mut todo: Vec<usize> = from.to_vec();
         while let Some(i) = todo.pop() {
-            if seen.insert(i) {
+            if !std::mem::replace(&mut seen[i], true) {
                 next(&self.revisions[i], &mut todo);
             }
         }
