@@ -12,6 +12,22 @@ fn shutdown_then_exit_is_code_zero() {
     assert_eq!(server.shutdown(), Some(0));
 }
 
+/// Huge pages made a keystroke that touched fresh memory zero 2 MB pages
+/// (10–40 ms instead of 5): the server turns them off for itself.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_runs_without_transparent_huge_pages() {
+    let project = Project::new();
+    let server = Server::start(&project.root, vscode_capabilities(), None);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("THP_enabled:"))
+        .expect("the kernel reports THP_enabled (Linux 5.0+)");
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    assert_eq!(server.shutdown(), Some(0));
+}
+
 #[test]
 fn exit_without_shutdown_is_code_one() {
     let project = Project::new();

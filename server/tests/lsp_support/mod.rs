@@ -145,6 +145,11 @@ impl Server {
     }
 
     /// Starts a server and initializes it on `root`.
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start(root: &Path, capabilities: Value, options: Option<Value>) -> Server {
         Server::start_command(Server::command(), root, capabilities, options)
     }
