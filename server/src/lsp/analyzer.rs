@@ -52,9 +52,10 @@ pub enum Event {
     CheckPending,
 }
 
-/// The index's second stage checks files in chunks of this many, for at
-/// most `CHECK_SLICE`, and stops after the current chunk when an editor event
-/// arrives (an edit waits for that chunk, the analysis and its publication).
+/// The index's second stage checks files in chunks of this many (in
+/// parallel), for at most `CHECK_SLICE`, and stops as soon as an editor
+/// event arrives: files of the chunk not started yet go back to the queue,
+/// so an edit waits for one file per core, the analysis and its publication.
 const CHECK_CHUNK: usize = 8;
 const CHECK_SLICE: Duration = Duration::from_millis(40);
 
@@ -317,11 +318,13 @@ impl Analyzer {
                         // progress), then one analysis and publication for all.
                         let started = Instant::now();
                         let mut checked = 0;
+                        let waiting = &self.shared.waiting;
+                        let event_waits = || waiting.load(Ordering::SeqCst) > 0;
                         loop {
-                            checked += project.check_pending(CHECK_CHUNK);
+                            checked += project.check_pending(CHECK_CHUNK, &event_waits);
                             let more = project.pending_count() > 0
                                 && started.elapsed() < CHECK_SLICE
-                                && self.shared.waiting.load(Ordering::SeqCst) == 0;
+                                && !event_waits();
                             if !more {
                                 break;
                             }

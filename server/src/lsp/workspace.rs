@@ -343,9 +343,12 @@ impl ProjectState {
     }
 
     /// The index's second stage: reads up to `max` files read for their
-    /// declarations only again, fully, and runs their rules. Returns how
-    /// many it checked.
-    pub fn check_pending(&mut self, max: usize) -> usize {
+    /// declarations only again, fully, and runs their rules. Once `stop`
+    /// says so (an editor event waits), files not started yet go back to the
+    /// queue, so an edit waits for one file per core, not the whole chunk;
+    /// the first file is always checked, so the checks always progress.
+    /// Returns how many it checked.
+    pub fn check_pending(&mut self, max: usize, stop: &(dyn Fn() -> bool + Sync)) -> usize {
         let take = self.pending.len().min(max);
         let batch: Vec<PathBuf> = self.pending.drain(..take).collect();
         // Only files still listed whose model is still the partial one.
@@ -354,20 +357,33 @@ impl ProjectState {
             .filter(|p| self.disk.get(p).is_some_and(|d| d.file.migration.partial))
             .collect();
         let config = &self.config;
-        let read: Vec<(PathBuf, DiskFile, Arc<Vec<Diagnostic>>)> = batch
+        type Checked = (PathBuf, DiskFile, Arc<Vec<Diagnostic>>);
+        let read: Vec<Result<Checked, PathBuf>> = batch
             .into_par_iter()
-            .map(|path| {
+            .enumerate()
+            .map(|(i, path)| {
+                if i > 0 && stop() {
+                    return Err(path);
+                }
                 let stamp = stamp(&path);
                 let (file, findings) = read_checked(&path, config);
-                (path, DiskFile { stamp, file }, findings)
+                Ok((path, DiskFile { stamp, file }, findings))
             })
             .collect();
-        let checked = read.len();
-        for (path, disk, findings) in read {
-            self.remember(&path, &disk, findings);
-            self.disk.insert(path.clone(), disk);
-            self.checked_since.push(path);
+        let mut checked = 0;
+        let mut skipped = Vec::new();
+        for result in read {
+            match result {
+                Ok((path, disk, findings)) => {
+                    self.remember(&path, &disk, findings);
+                    self.disk.insert(path.clone(), disk);
+                    self.checked_since.push(path);
+                    checked += 1;
+                }
+                Err(path) => skipped.push(path),
+            }
         }
+        self.pending.splice(0..0, skipped);
         checked
     }
 
@@ -1152,6 +1168,28 @@ mod tests {
         assert_eq!(project.fresh_snapshot(&docs).graph.heads.len(), 1);
     }
 
+    /// A waiting editor event stops a chunk of background checks after the
+    /// files already started (always at least one); the others keep their
+    /// place in the queue.
+    #[test]
+    fn background_checks_give_way_to_the_editor() {
+        let file = |id: &str, down: &str| {
+            format!("revision = '{id}'\ndown_revision = {down}\ndef upgrade():\n    pass  # empty: allow\n")
+        };
+        let (_dir, _versions, mut project) = project_with(&[
+            ("a.py", &file("a", "None")),
+            ("b.py", &file("b", "'a'")),
+            ("c.py", &file("c", "'b'")),
+        ]);
+        project.fresh_snapshot(&Documents::default());
+        assert_eq!(project.pending_count(), 3);
+        let queued = project.pending.clone();
+        assert_eq!(project.check_pending(8, &|| true), 1);
+        assert_eq!(project.pending, queued[1..]);
+        assert_eq!(project.check_pending(8, &|| false), 2);
+        assert_eq!(project.pending_count(), 0);
+    }
+
     /// Unopened files keep no operations; their findings survive a document
     /// opened and closed over them and a new configuration (parsed again).
     #[test]
@@ -1177,7 +1215,7 @@ mod tests {
         // The second stage: checked, then released; the analysis after it
         // takes the checked file's model and keeps the graph.
         let first = snapshot;
-        assert_eq!(project.check_pending(usize::MAX), 1);
+        assert_eq!(project.check_pending(usize::MAX, &|| false), 1);
         assert_eq!(project.pending_count(), 0);
         let snapshot = project.fresh_snapshot(&docs);
         assert!(Arc::ptr_eq(&snapshot.graph, &first.graph));
