@@ -60,7 +60,9 @@ declare_rule! {
     /// op.add_column("users", sa.Column("age", sa.Integer()))
     /// ```
     ///
-    /// Remove the tag, or move it to the statement it approves.
+    /// Remove the tag, or move it to the statement it approves. The fix removes it: the
+    /// whole comment when it is the only tag, else that tag and its separator, keeping
+    /// the other tags and the reason.
     pub static UNUSED_TAG = {
         code: "MG106",
         name: "unused-tag",
@@ -246,7 +248,7 @@ pub fn resolve_approvals(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
                         .severity_of(crate::rules::by_code(code).expect("known"))
                         .is_some()
                 {
-                    out.push(unused(file, item, c));
+                    out.push(unused(file, i, c));
                 }
                 continue;
             }
@@ -257,40 +259,64 @@ pub fn resolve_approvals(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unused(file: &MigrationFile, item: &TagItem, comment: &TagComment) -> Diagnostic {
+fn unused(file: &MigrationFile, index: usize, comment: &TagComment) -> Diagnostic {
+    let item = &comment.items[index];
     let message = format!(
         "`{}: {}` approves nothing here: no finding it covers is on this statement",
         item.key, item.value
     );
     let mut d = Diagnostic::new(&UNUSED_TAG, item.range, message);
-    // Removing the tag: the whole comment line when it is the only item.
-    if comment.items.len() == 1 {
-        let line = file.line_index.line_range(&file.text, comment.line);
-        let text = file.slice(line);
-        let edit = if text.trim_start().starts_with('#') {
-            let next = file.line_index.line_start(comment.line + 1);
-            Edit {
-                range: TextRange::new(line.start, next),
-                new_text: String::new(),
-            }
+    let fix = |edit: Edit| Fix {
+        title: format!("Remove the unused tag `{}: {}`", item.key, item.value),
+        kind: FixKind::Rewrite,
+        edits: vec![edit],
+    };
+    if comment.items.len() > 1 {
+        // One of several: the tag and the separator after it (before it,
+        // for the last), so the others and any reason stay as written.
+        let blank = [' ', '\t'];
+        let range = if index + 1 < comment.items.len() {
+            let rest = &file.text[item.range.end..];
+            let separator = rest.trim_start_matches(blank);
+            separator.starts_with([';', ',']).then(|| {
+                let next = separator[1..].trim_start_matches(blank);
+                TextRange::new(item.range.start, file.text.len() - next.len())
+            })
         } else {
-            let hash = file.text[line.start..item.range.start]
-                .rfind('#')
-                .map(|i| line.start + i);
-            let start = hash.unwrap_or(item.range.start);
-            let code_end = file.text[line.start..start].trim_end().len() + line.start;
-            Edit {
-                range: TextRange::new(code_end, line.end),
-                new_text: String::new(),
-            }
+            let before = file.text[..item.range.start].trim_end_matches(blank);
+            before
+                .ends_with([';', ','])
+                .then(|| TextRange::new(before.len() - 1, item.range.end))
         };
-        d = d.with_fix(Fix {
-            title: format!("Remove the unused tag `{}: {}`", item.key, item.value),
-            kind: FixKind::Rewrite,
-            edits: vec![edit],
-        });
+        if let Some(range) = range {
+            d = d.with_fix(fix(Edit {
+                range,
+                new_text: String::new(),
+            }));
+        }
+        return d;
     }
-    d
+    // The only tag of the comment: the whole comment line, or the comment.
+    let line = file.line_index.line_range(&file.text, comment.line);
+    let text = file.slice(line);
+    let edit = if text.trim_start().starts_with('#') {
+        let next = file.line_index.line_start(comment.line + 1);
+        Edit {
+            range: TextRange::new(line.start, next),
+            new_text: String::new(),
+        }
+    } else {
+        let hash = file.text[line.start..item.range.start]
+            .rfind('#')
+            .map(|i| line.start + i);
+        let start = hash.unwrap_or(item.range.start);
+        let code_end = file.text[line.start..start].trim_end().len() + line.start;
+        Edit {
+            range: TextRange::new(code_end, line.end),
+            new_text: String::new(),
+        }
+    };
+    d.with_fix(fix(edit))
 }
 
 fn near_miss(item: &TagItem, known: &[(&'static str, String, String)]) -> Option<String> {
