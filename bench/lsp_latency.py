@@ -12,9 +12,11 @@ usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstr
                docstring: the end of the docstring's first line, above the revision
                variables, so every keystroke moves their ranges and rebuilds the graph
   --bin        the server binary (default: $ALEMBIC_LSP_BIN, else target/release/alembic-lsp)
-  --heads N    then N times: point the file's down_revision at its grandparent (its
+  --heads N    then N times: point a head's down_revision at its grandparent (its
                parent becomes a second head) and back; the time until both files'
-               diagnostics are republished is one sample (default 20; 0 to skip)
+               diagnostics are republished is one sample (default 20; 0 to skip). The
+               head is the typed file when it is one, else the first head by path whose
+               parent has no other child (opened first)
   --during-checks  start typing right after the index's first stage, while every
                file's rules still run in the background (default: wait for them)
   --json       print the numbers as JSON instead of a table
@@ -116,6 +118,35 @@ def declared(text, name):
     """The id a module-level `name = '...'` declares (None when not a plain string)."""
     m = re.search(rf"^{name}\s*(?::[^=\n]*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
     return m and (m.group(1), m.start(1), m.end(1))
+
+
+def parents(text):
+    """Every id named on the `down_revision = ...` line."""
+    m = re.search(r"^down_revision\s*(?::[^=\n]*)?=\s*(.+)$", text, re.M)
+    return set(re.findall(r"['\"]([^'\"]+)['\"]", m.group(1))) if m else set()
+
+
+def head_file(files, preferred):
+    """A head to re-point: `preferred` if it is one, else the first head (by path) whose
+    parent has no other child and a single string parent of its own."""
+    texts = {p: p.read_text(errors="replace") for p in files}
+    children = {}
+    for p, t in texts.items():
+        for parent in parents(t):
+            children.setdefault(parent, []).append(p)
+    by_id = {(declared(t, "revision") or ("",))[0]: p for p, t in texts.items()}
+
+    def usable(p):
+        rev, down = declared(texts[p], "revision"), declared(texts[p], "down_revision")
+        if not rev or rev[0] in children or not down:
+            return False
+        parent = by_id.get(down[0])
+        return (children.get(down[0]) == [p] and parent is not None
+                and declared(texts[parent], "down_revision") is not None)
+
+    if usable(preferred):
+        return preferred
+    return next((p for p in sorted(texts) if usable(p)), None)
 
 
 def head_change(client, uri, files, text, version, rounds):
@@ -274,7 +305,20 @@ def main():
         samples.append((got - sent) * 1000)
         if not new_line:
             column += utf16_len(ch)
-    head_samples = head_change(client, uri, files, text, version, args.heads)
+    # The down_revision edits go to a head (the typed file when it is one).
+    head = head_file(files, target) if args.heads else None
+    head_samples = []
+    if head == target:
+        head_samples = head_change(client, uri, files, text, version, args.heads)
+    elif head:
+        head_uri, head_text = head.resolve().as_uri(), head.read_text()
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": head_uri, "languageId": "python", "version": 1, "text": head_text}})
+        client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                    and m["params"]["uri"] == head_uri and m["params"].get("version") == 1)
+        head_samples = head_change(client, head_uri, files, head_text, 1, args.heads)
+    elif args.heads:
+        print("  (no down_revision edit: no head with a single-child parent)", file=sys.stderr)
     memory = {}
     try:
         for row in Path(f"/proc/{client.proc.pid}/status").read_text().splitlines():
