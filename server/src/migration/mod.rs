@@ -243,9 +243,35 @@ impl MigrationFile {
             text: String::new(),
         };
         extract::module_level(&mut file, &text, tree);
+        if tree.root_node().has_error() {
+            file.declarations_from_head(&text);
+        }
         operations::collect(&mut file, &text, tree, previous);
         file.text = text;
         file
+    }
+
+    /// A file that does not parse, typically a statement half typed in
+    /// `upgrade()`, can leave tree-sitter no module-level statements at all
+    /// (one ERROR node from the docstring to the end). Its declarations and
+    /// header are then read from its module head (as the index's first stage
+    /// reads every file) when that head parses: the file keeps its place in
+    /// the graph, and the other files do not flicker with MG202 and MG201
+    /// while someone types. MG001 still reports the error.
+    fn declarations_from_head(&mut self, text: &str) {
+        let Some(end) = module_head_end(text) else {
+            return;
+        };
+        let tree = syntax::parse(&text[..end], None);
+        if tree.root_node().has_error() {
+            return;
+        }
+        let head = MigrationFile::from_tree(text[..end].to_owned(), &tree);
+        self.revision = head.revision;
+        self.down_revision = head.down_revision;
+        self.branch_labels = head.branch_labels;
+        self.depends_on = head.depends_on;
+        self.header = head.header;
     }
 
     pub fn upgrade_functions(&self) -> impl Iterator<Item = (usize, &Function)> {
@@ -361,6 +387,46 @@ mod declarations_tests {
         }
         assert!(files > 150, "only {files} fixtures");
         assert!(cut > files / 2, "the head was cut in only {cut} of {files}");
+    }
+
+    /// Half-typed operations at the top of `upgrade()` of the 1,054-line
+    /// benchmark migration: tree-sitter wraps the whole module, docstring and
+    /// declarations included, in one ERROR node, and the model used to lose
+    /// the file's revision (its children then showed MG202 while typing).
+    #[test]
+    fn a_half_typed_statement_keeps_the_declarations() {
+        let whole = include_str!("../../../tests/fixtures/bench/big_migration.py");
+        let valid = MigrationFile::parse(whole.to_owned());
+        assert!(valid.syntax_errors.is_empty() && valid.revision.is_some());
+        let def = whole.find("def upgrade").unwrap();
+        let at = def + whole[def..].find('\n').unwrap() + 1;
+        let mut wrapped = 0;
+        for typed in [
+            "    op.add_column(\n",
+            "    op.add_column(\"ev\n",
+            "    x = [\n",
+        ] {
+            let mut text = whole.to_owned();
+            text.insert_str(at, typed);
+            let tree = syntax::parse(&text, None);
+            let revision_at = valid.revision.as_ref().unwrap().statement_range.start;
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            wrapped += usize::from(root.children(&mut cursor).any(|n| {
+                n.kind() == "ERROR" && n.start_byte() <= revision_at && n.end_byte() > at
+            }));
+            let file = MigrationFile::from_tree(text.clone(), &tree);
+            assert!(!file.syntax_errors.is_empty(), "{typed:?}");
+            assert_eq!(file.revision, valid.revision, "{typed:?}");
+            assert_eq!(file.down_revision, valid.down_revision, "{typed:?}");
+            assert_eq!(file.branch_labels, valid.branch_labels, "{typed:?}");
+            assert_eq!(file.depends_on, valid.depends_on, "{typed:?}");
+            assert_eq!(file.header, valid.header, "{typed:?}");
+        }
+        assert!(
+            wrapped > 0,
+            "no case wraps the declarations in an ERROR node"
+        );
     }
 
     #[test]
