@@ -9,6 +9,8 @@ usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstr
   --file       the migration to type in (default: the longest one)
   --keystrokes how many characters to type (default 300)
   --where      upgrade (default): a comment line inside upgrade(), the usual edit;
+               code: operations typed line by line at the top of upgrade() (the file
+               is broken from each line's first character to its closing parenthesis);
                docstring: the end of the docstring's first line, above the revision
                variables, so every keystroke moves their ranges and rebuilds the graph
   --bin        the server binary (default: $ALEMBIC_LSP_BIN, else target/release/alembic-lsp)
@@ -210,7 +212,7 @@ def main():
     ap.add_argument("dir", type=Path)
     ap.add_argument("--file", type=Path)
     ap.add_argument("--keystrokes", type=int, default=300)
-    ap.add_argument("--where", choices=["upgrade", "docstring"], default="upgrade")
+    ap.add_argument("--where", choices=["upgrade", "docstring", "code"], default="upgrade")
     ap.add_argument("--heads", type=int, default=20)
     ap.add_argument("--bin")
     ap.add_argument("--during-checks", action="store_true",
@@ -285,6 +287,12 @@ def main():
     open_ms = (got - sent) * 1000
 
     typed = "    # " + ("the quick brown fox jumps over the lazy dog. " * 100)
+    if args.where == "code":
+        # Operations typed line by line: every keystroke between the first
+        # character and the closing parenthesis leaves the file broken.
+        typed = ('    op.add_column("events", sa.Column("seen_at", sa.DateTime(), nullable=True))\n'
+                 '    op.create_index("ix_events_seen_at", "events", ["seen_at"])\n'
+                 '    op.execute("UPDATE events SET seen_at = now()")\n') * 20
     if args.where == "docstring":
         # Append to the first line (the message), no new line first.
         line, column, typed = 0, utf16_len(lines[0]), typed.lstrip(" #")
@@ -293,8 +301,8 @@ def main():
     samples = []
     version = 1
     for i in range(args.keystrokes):
-        new_line = i == 0 and args.where == "upgrade"
-        ch = "\n" if new_line else typed[(i - 1 if args.where == "upgrade" else i) % len(typed)]
+        new_line = i == 0 and args.where in ("upgrade", "code")
+        ch = "\n" if new_line else typed[(i - 1 if args.where != "docstring" else i) % len(typed)]
         version += 1
         start = {"line": line, "character": 0 if new_line else column}
         params = {"textDocument": {"uri": uri, "version": version},
@@ -303,7 +311,9 @@ def main():
         client.notify("textDocument/didChange", params)
         got, _ = client.wait(is_ours(version))
         samples.append((got - sent) * 1000)
-        if not new_line:
+        if ch == "\n" and not new_line:
+            line, column = line + 1, 0
+        elif not new_line:
             column += utf16_len(ch)
     # The down_revision edits go to a head (the typed file when it is one).
     head = head_file(files, target) if args.heads else None
