@@ -163,7 +163,7 @@ fn a_graph_with_moved_declarations_is_the_graph_built_again() {
         }
     }
 
-    let mut checked = 0;
+    let (mut checked, mut renames) = (0, 0);
     for entry in std::fs::read_dir(cases_dir()).expect("fixtures present") {
         let dir = entry.expect("readable").path();
         let Ok(specs) = alembic_lsp::discovery::discover(&dir) else {
@@ -176,10 +176,12 @@ fn a_graph_with_moved_declarations_is_the_graph_built_again() {
                 .iter()
                 .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
                 .collect();
+            // A line of another length above each declaration: every
+            // literal moves by its own offset.
             let moved: Vec<MigrationFile> = project
                 .files
                 .iter()
-                .map(|f| MigrationFile::parse(format!("# typed\n\n{}", f.migration.text)))
+                .map(|f| MigrationFile::parse(padded(&f.migration.text)))
                 .collect();
             let input = |i: usize, migration| file_input(&names, &project.files, i, migration);
             let old: Vec<FileInput> = (0..names.len())
@@ -210,7 +212,78 @@ fn a_graph_with_moved_declarations_is_the_graph_built_again() {
                 );
                 checked += 1;
             }
+            // Every file moved at once.
+            let all: Vec<_> = (0..names.len())
+                .map(|i| {
+                    (
+                        i,
+                        input(i, &project.files[i].migration),
+                        input(i, &moved[i]),
+                    )
+                })
+                .collect();
+            let new: Vec<FileInput> = (0..names.len()).map(|i| input(i, &moved[i])).collect();
+            let kept = project::moved_graph(&before, &all).expect("only moved");
+            assert_eq!(
+                graph_facts(&kept),
+                graph_facts(&project::build_graph(&new)),
+                "{}: all files",
+                dir.display()
+            );
+            // A value that changed is not a move: the graph is built again.
+            for i in 0..names.len() {
+                let Some(renamed) = renamed_revision(&project.files[i].migration.text) else {
+                    continue;
+                };
+                let renamed = MigrationFile::parse(renamed);
+                let id = |m: &MigrationFile| m.revision_id().map(|i| i.value.clone());
+                if id(&renamed) == id(&project.files[i].migration) {
+                    continue; // a later assignment wins
+                }
+                let changed = [(
+                    i,
+                    file_input(&names, &project.files, i, &project.files[i].migration),
+                    file_input(&names, &project.files, i, &renamed),
+                )];
+                assert!(
+                    project::moved_graph(&before, &changed).is_none(),
+                    "{}: {} renamed",
+                    dir.display(),
+                    names[i]
+                );
+                renames += 1;
+            }
         }
     }
     assert!(checked >= 40, "only {checked} files checked");
+    assert!(renames >= 20, "only {renames} renames checked");
+}
+
+/// `text` with a comment line of a different length above each line that
+/// starts with a name (the declarations, the imports, the defs).
+fn padded(text: &str) -> String {
+    let mut out = String::new();
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if line.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str(&format!("#{}\n", "x".repeat(n % 7 * 5)));
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// `text` with its `revision = '...'` value changed, if it has one.
+fn renamed_revision(text: &str) -> Option<String> {
+    let start = text
+        .split_inclusive('\n')
+        .scan(0, |at, line| {
+            let here = *at;
+            *at += line.len();
+            Some((here, line))
+        })
+        .find(|(_, line)| line.starts_with("revision") && !line.contains("None"))?;
+    let quote = start.1.find(['\'', '"'])?;
+    let mut renamed = text.to_owned();
+    renamed.insert_str(start.0 + quote + 1, "zz");
+    Some(renamed)
 }
