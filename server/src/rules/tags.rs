@@ -284,9 +284,10 @@ fn unused(file: &MigrationFile, index: usize, comment: &TagComment) -> Diagnosti
             })
         } else {
             let before = file.text[..item.range.start].trim_end_matches(blank);
-            before
-                .ends_with([';', ','])
-                .then(|| TextRange::new(before.len() - 1, item.range.end))
+            before.ends_with([';', ',']).then(|| {
+                let kept = before[..before.len() - 1].trim_end_matches(blank);
+                TextRange::new(kept.len(), item.range.end)
+            })
         };
         if let Some(range) = range {
             d = d.with_fix(fix(Edit {
