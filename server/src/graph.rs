@@ -566,7 +566,7 @@ impl Draft {
 /// Where each literal of `old` went in `new`, if both hold the same values
 /// in the same order (`None` otherwise).
 fn moved_literals(old: &RevisionInput, new: &RevisionInput) -> Option<Vec<(TextRange, TextRange)>> {
-    if old.file != new.file || old.id.value != new.id.value {
+    if old.id.value != new.id.value {
         return None;
     }
     let mut moves = vec![(old.id.range, new.id.range)];

@@ -179,14 +179,16 @@ pub fn build_graph(files: &[FileInput]) -> RevisionGraph {
         .filter_map(|(index, f)| revision_input(index, f.name, f.migration))
         .collect();
     let mut graph = RevisionGraph::build(inputs);
-    if files.iter().any(|f| {
-        f.read_error.is_none()
-            && f.migration.revision_id().is_none()
-            && f.migration.revision.is_some()
-    }) {
+    if files.iter().any(unreadable_revision) {
         graph.complete = false;
     }
     graph
+}
+
+/// A readable file whose `revision` is not a literal (MG002): the graph
+/// misses a revision, so it is not complete.
+fn unreadable_revision(f: &FileInput) -> bool {
+    f.read_error.is_none() && f.migration.revision_id().is_none() && f.migration.revision.is_some()
 }
 
 /// [`build_graph`] of the new files, from `previous` (the graph of the old
@@ -200,13 +202,8 @@ pub fn moved_graph(
     let mut moved = Vec::new();
     for (index, old, new) in changed {
         // What build_graph reads of a file, besides its RevisionInput.
-        let incomplete = |f: &FileInput| {
-            f.read_error.is_none()
-                && f.migration.revision_id().is_none()
-                && f.migration.revision.is_some()
-        };
         if old.read_error.is_some() != new.read_error.is_some()
-            || incomplete(old) != incomplete(new)
+            || unreadable_revision(old) != unreadable_revision(new)
         {
             return None;
         }

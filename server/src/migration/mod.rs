@@ -182,13 +182,8 @@ impl MigrationFile {
     pub fn declarations_only(bytes: &[u8]) -> MigrationFile {
         let decoded = decode(bytes);
         let text = decoded.text;
-        let head = module_head_end(&text).and_then(|end| {
-            let tree = syntax::parse(&text[..end], None);
-            (!tree.root_node().has_error()).then_some((end, tree))
-        });
-        let mut file = match head {
-            Some((end, tree)) => {
-                let mut file = MigrationFile::from_tree(text[..end].to_owned(), &tree);
+        let mut file = match MigrationFile::head(&text) {
+            Some(mut file) => {
                 file.line_index = LineIndex::new(&text);
                 file.text = text;
                 file
@@ -259,19 +254,23 @@ impl MigrationFile {
     /// the graph, and the other files do not flicker with MG202 and MG201
     /// while someone types. MG001 still reports the error.
     fn declarations_from_head(&mut self, text: &str) {
-        let Some(end) = module_head_end(text) else {
+        let Some(head) = MigrationFile::head(text) else {
             return;
         };
-        let tree = syntax::parse(&text[..end], None);
-        if tree.root_node().has_error() {
-            return;
-        }
-        let head = MigrationFile::from_tree(text[..end].to_owned(), &tree);
         self.revision = head.revision;
         self.down_revision = head.down_revision;
         self.branch_labels = head.branch_labels;
         self.depends_on = head.depends_on;
         self.header = head.header;
+    }
+
+    /// The model of the module's head alone (see [`module_head_end`]), when
+    /// there is one and it parses without error.
+    fn head(text: &str) -> Option<MigrationFile> {
+        let end = module_head_end(text)?;
+        let tree = syntax::parse(&text[..end], None);
+        (!tree.root_node().has_error())
+            .then(|| MigrationFile::from_tree(text[..end].to_owned(), &tree))
     }
 
     pub fn upgrade_functions(&self) -> impl Iterator<Item = (usize, &Function)> {
