@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Keystroke → publishDiagnostics latency of the alembic-lsp language server.
 
-usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstring]
-                         [--bin PATH] [--json]
+usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstring|code]
+                         [--autoclose] [--bin PATH] [--slowest N] [--json]
 
   DIR          an Alembic project (a folder with alembic.ini), or a versions folder
                (a throwaway project pointing at it is made in a temporary folder)
@@ -21,6 +21,9 @@ usage: lsp_latency.py DIR [--file FILE] [--keystrokes N] [--where upgrade|docstr
                parent has no other child (opened first)
   --during-checks  start typing right after the index's first stage, while every
                file's rules still run in the background (default: wait for them)
+  --autoclose  type as VS Code does by default: an opening bracket or quote also inserts
+               its closer, and typing that closer moves over it (no change is sent)
+  --slowest N  also print the N slowest keystrokes with the line typed so far
   --json       print the numbers as JSON instead of a table
 
 It starts the server over stdio as an editor would, waits for the workspace index
@@ -218,6 +221,10 @@ def main():
     ap.add_argument("--during-checks", action="store_true",
                     help="start typing right after the index, while the background checks run")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--autoclose", action="store_true",
+                    help="type as an editor that closes brackets and quotes does (VS Code's default)")
+    ap.add_argument("--slowest", type=int, default=0, metavar="N",
+                    help="also print the N slowest keystrokes and the line typed so far")
     args = ap.parse_args()
     # The client's own pauses are not the server's latency: Python's cyclic
     # garbage collector, run by the allocations of parsing each publication's
@@ -299,18 +306,35 @@ def main():
     else:
         column = 0
     samples = []
+    where_typed, typed_line = [], ""
+    # With --autoclose, the closers the editor inserted after the cursor.
+    closers = []
     version = 1
     for i in range(args.keystrokes):
         new_line = i == 0 and args.where in ("upgrade", "code")
         ch = "\n" if new_line else typed[(i - 1 if args.where != "docstring" else i) % len(typed)]
+        inserted = ch
+        if args.autoclose and not new_line:
+            if closers and closers[-1] == ch:
+                # Typed over: the cursor moves, the text does not change.
+                closers.pop()
+                column += utf16_len(ch)
+                typed_line += ch
+                continue
+            pair = {"(": ")", "[": "]", "{": "}", '"': '"', "'": "'"}.get(ch)
+            if pair:
+                inserted = ch + pair
+                closers.append(pair)
         version += 1
         start = {"line": line, "character": 0 if new_line else column}
         params = {"textDocument": {"uri": uri, "version": version},
-                  "contentChanges": [{"range": {"start": start, "end": start}, "text": ch}]}
+                  "contentChanges": [{"range": {"start": start, "end": start}, "text": inserted}]}
         sent = time.perf_counter()
         client.notify("textDocument/didChange", params)
         got, _ = client.wait(is_ours(version))
         samples.append((got - sent) * 1000)
+        typed_line = typed_line + ch if ch != "\n" else ""
+        where_typed.append(typed_line)
         if ch == "\n" and not new_line:
             line, column = line + 1, 0
         elif not new_line:
@@ -350,7 +374,7 @@ def main():
         "index_ms": round(index_ms, 1),
         "all_checked_ms": checked_ms and round(checked_ms, 1),
         "open_to_diagnostics_ms": round(open_ms, 2),
-        "where": args.where,
+        "where": args.where + (" (autoclose)" if args.autoclose else ""),
         "keystrokes": len(samples),
         "first_diagnostics": len(first["params"]["diagnostics"]),
         "p50_ms": round(statistics.median(samples), 2),
@@ -363,6 +387,9 @@ def main():
     if head_samples:
         result["head_change_p50_ms"] = round(statistics.median(head_samples), 2)
         result["head_change_max_ms"] = round(max(head_samples), 2)
+    if args.slowest:
+        for ms, at in sorted(zip(samples, where_typed), reverse=True)[:args.slowest]:
+            print(f"  {ms:6.2f} ms after {at!r}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -372,7 +399,7 @@ def main():
         if checked_ms:
             print(f"  every file checked (second stage): {result['all_checked_ms']} ms")
         print(f"  didOpen → diagnostics: {result['open_to_diagnostics_ms']} ms")
-        print(f"  keystroke ({args.where}) → diagnostics over {result['keystrokes']} keystrokes: "
+        print(f"  keystroke ({result['where']}) → diagnostics over {result['keystrokes']} keystrokes: "
               f"p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, "
               f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms")
         if memory:

@@ -5,6 +5,11 @@
 //! Edits are applied in the order they arrive (the caller applies them
 //! before any `.await`); parsing is lazy, so a burst of keystrokes costs one
 //! incremental reparse, not one per keystroke.
+//!
+//! The tree a reparse starts from is usually the last one, edited. When the
+//! edited line closes a string that the last parsed version left open, it is
+//! the last version whose line had no open string instead (see
+//! [`syntax::edit`]: an open string spoils the reuse of every later token).
 
 use std::sync::Arc;
 
@@ -22,6 +27,13 @@ pub struct Document {
     /// full replacement: the next parse starts fresh).
     tree: Option<Tree>,
     parsed: Option<Parsed>,
+    /// The line of the last change's end (where the cursor is).
+    edited_line: Option<usize>,
+    /// The edited line of the last parsed version, when it left a string open.
+    open_line: Option<usize>,
+    /// The last parsed version whose edited line left no string open, and its
+    /// tree as parsed (not edited since).
+    anchor: Option<(Arc<MigrationFile>, Tree)>,
 }
 
 #[derive(Clone)]
@@ -35,6 +47,11 @@ pub struct ParseJob {
     version: i32,
     text: String,
     tree: Option<Tree>,
+    /// When set, the reparse starts from this version's tree instead of
+    /// `tree`, edited by the difference of the two texts.
+    anchor: Option<(Arc<MigrationFile>, Tree)>,
+    /// The edited line, when it leaves a string open.
+    open_line: Option<usize>,
     /// The model of the last parsed version, whose unchanged statements'
     /// operations are reused.
     previous: Option<Arc<MigrationFile>>,
@@ -44,6 +61,7 @@ pub struct ParseJob {
 pub struct ParseResult {
     pub version: i32,
     tree: Tree,
+    open_line: Option<usize>,
     pub migration: Arc<MigrationFile>,
 }
 
@@ -54,6 +72,9 @@ impl Document {
             rope: Rope::from_str(text),
             tree: None,
             parsed: None,
+            edited_line: None,
+            open_line: None,
+            anchor: None,
         }
     }
 
@@ -62,7 +83,9 @@ impl Document {
     }
 
     /// Applies `didChange` content changes in order: a change with a range
-    /// edits the rope and the tree; one without replaces the whole text.
+    /// edits the rope and the tree; one without replaces the whole text, as
+    /// the edit between the old text and the new (so clients that send
+    /// whole texts get incremental reparses too).
     pub fn apply(&mut self, version: i32, changes: Vec<TextDocumentContentChangeEvent>) {
         for change in changes {
             match change.range {
@@ -72,8 +95,9 @@ impl Document {
                     self.replace(start, end, &change.text);
                 }
                 None => {
-                    self.rope = Rope::from_str(&change.text);
-                    self.tree = None;
+                    let edit = syntax::edit::diff_edit(&self.text(), &change.text);
+                    let middle = &change.text[edit.start_byte..edit.new_end_byte];
+                    self.replace(edit.start_byte, edit.old_end_byte, middle);
                 }
             }
         }
@@ -110,6 +134,7 @@ impl Document {
         self.rope.insert(start_char, new_text);
         let new_end = start + new_text.len();
         let new_end_position = self.point(new_end);
+        self.edited_line = Some(new_end_position.row);
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: start,
@@ -142,10 +167,28 @@ impl Document {
     }
 
     pub fn parse_job(&self) -> ParseJob {
+        let open_line = self.edited_line.filter(|&line| {
+            line < self.rope.len_lines()
+                && syntax::edit::leaves_string_open(&self.rope.line(line).to_string())
+        });
+        // The edit closed the string the last parsed version left open on
+        // this line: start from the version before that string was opened.
+        let closes =
+            open_line.is_none() && self.edited_line.is_some_and(|l| self.open_line == Some(l));
+        let anchor = self
+            .anchor
+            .clone()
+            .filter(|_| closes && self.tree.is_some());
         ParseJob {
             version: self.version,
             text: self.text(),
-            tree: self.tree.clone(),
+            tree: if anchor.is_some() {
+                None
+            } else {
+                self.tree.clone()
+            },
+            anchor,
+            open_line,
             previous: self.parsed.as_ref().map(|p| p.migration.clone()),
         }
     }
@@ -159,13 +202,24 @@ impl Document {
                 version: result.version,
                 migration: result.migration.clone(),
             });
+            self.open_line = result.open_line;
+            if result.open_line.is_none() {
+                self.anchor = Some((result.migration.clone(), result.tree.clone()));
+            }
         }
     }
 }
 
 impl ParseJob {
     pub fn run(self) -> ParseResult {
-        let tree = syntax::parse(&self.text, self.tree.as_ref());
+        let base = match self.anchor {
+            Some((model, mut tree)) => {
+                tree.edit(&syntax::edit::diff_edit(&model.text, &self.text));
+                Some(tree)
+            }
+            None => self.tree,
+        };
+        let tree = syntax::parse(&self.text, base.as_ref());
         let migration = Arc::new(MigrationFile::from_tree_reusing(
             self.text,
             &tree,
@@ -174,6 +228,7 @@ impl ParseJob {
         ParseResult {
             version: self.version,
             tree,
+            open_line: self.open_line,
             migration,
         }
     }
@@ -267,6 +322,84 @@ mod tests {
             );
             assert_eq!(incremental.ops, fresh.ops, "after edit {i}");
         }
+    }
+
+    /// Types `typed` at `line`, one character per version, and checks every
+    /// tree against a fresh parse; returns how many reparses started from
+    /// the anchor.
+    fn type_checking_each_tree(doc: &mut Document, line: u32, typed: &str) -> usize {
+        let (mut line, mut column, mut anchored) = (line, 0, 0);
+        for ch in typed.chars() {
+            let version = doc.version + 1;
+            doc.apply(
+                version,
+                vec![change(line, column, line, column, &ch.to_string())],
+            );
+            let job = doc.parse_job();
+            anchored += usize::from(job.anchor.is_some());
+            let result = job.run();
+            doc.store(&result);
+            let fresh = syntax::parse(&doc.text(), None).root_node().to_sexp();
+            assert_eq!(
+                result.tree.root_node().to_sexp(),
+                fresh,
+                "after {:?}",
+                doc.text()
+            );
+            assert_eq!(result.migration.ops, MigrationFile::parse(doc.text()).ops);
+            (line, column) = if ch == '\n' {
+                (line + 1, 0)
+            } else {
+                (line, column + 1)
+            };
+        }
+        anchored
+    }
+
+    #[test]
+    fn closing_a_string_reparses_from_before_it_was_opened() {
+        let text = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    op.drop_table(\"x\")  # it's\n";
+        let mut doc = Document::new(1, text);
+        parse(&mut doc);
+        let typed = "    op.add_column(\"events\", sa.Column('seen', sa.Text(), server_default=\"a'b\"))\n    op.execute(\"\"\"x\"\"\")\n";
+        // Each closing quote starts from the version before its opening one:
+        // three strings, then `""` (an empty string, before the third quote
+        // makes it a triple-quoted one) and `"""x"""`.
+        assert_eq!(type_checking_each_tree(&mut doc, 4, typed), 5);
+        // Deleting a closing quote and typing it again.
+        let end = "    op.add_column(\"events\"".len() as u32;
+        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end, "")]);
+        parse(&mut doc);
+        assert_eq!(doc.open_line, Some(4));
+        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end - 1, "\"")]);
+        let job = doc.parse_job();
+        assert!(job.anchor.is_some());
+        let result = job.run();
+        assert_eq!(
+            result.tree.root_node().to_sexp(),
+            syntax::parse(&doc.text(), None).root_node().to_sexp()
+        );
+    }
+
+    #[test]
+    fn a_whole_text_replacement_is_an_incremental_edit() {
+        let mut doc = Document::new(1, "revision = 'a'\ndown_revision = None\n");
+        parse(&mut doc);
+        doc.apply(
+            2,
+            vec![TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: "revision = 'b'\ndown_revision = None\n".into(),
+            }],
+        );
+        assert_eq!(doc.edited_line, Some(0));
+        assert!(doc.tree.is_some(), "the old tree is kept, edited");
+        assert_eq!(parse(&mut doc).revision_id().unwrap().value, "b");
+        assert_eq!(
+            doc.tree.as_ref().unwrap().root_node().to_sexp(),
+            syntax::parse(&doc.text(), None).root_node().to_sexp()
+        );
     }
 
     #[test]

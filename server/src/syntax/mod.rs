@@ -2,6 +2,7 @@
 //! helpers over nodes. Nothing above this module touches tree-sitter's API
 //! beyond `Node`.
 
+pub mod edit;
 pub mod kinds;
 pub mod pystring;
 
