@@ -160,6 +160,96 @@ fn every_fixture_fires_or_stays_quiet_as_named() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A statement being typed must not take the rest of the file's findings
+/// with it: every fixture, each call line cut right after its first `(` (or
+/// inside its first string), keeps every finding of the other lines, and
+/// MG001 points at the cut line.
+#[test]
+fn a_half_typed_line_keeps_the_findings_of_the_others() {
+    let mut failures = Vec::new();
+    let mut cuts = 0;
+    for f in fixtures() {
+        let (_, before) = check(&f.text, &f.config);
+        let lines: Vec<&str> = f.text.split_inclusive('\n').collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            // Statements on one line (cut, the line is left open).
+            let one_line = line.matches('(').count() == line.matches(')').count();
+            if !(trimmed.starts_with("op.") || trimmed.starts_with("batch_op.")) || !one_line {
+                continue;
+            }
+            for cut_after in ['(', '"'] {
+                let Some(at) = line.find(cut_after) else {
+                    continue;
+                };
+                // The rest of the line goes; its line break stays.
+                let cut = format!("{}\n", &line[..=at]);
+                let text: String = lines[..i]
+                    .iter()
+                    .copied()
+                    .chain([cut.as_str()])
+                    .chain(lines[i + 1..].iter().copied())
+                    .collect();
+                let (file, after) = check(&text, &f.config);
+                cuts += 1;
+                let what = format!(
+                    "{} line {} cut after `{cut_after}`",
+                    f.path.display(),
+                    i + 1
+                );
+                let syntax: Vec<&Diagnostic> =
+                    after.iter().filter(|d| d.rule.code == "MG001").collect();
+                let on_cut_line = |d: &&Diagnostic| file.line_index.line_of(d.range.start) == i;
+                if syntax.is_empty() || !syntax.iter().all(on_cut_line) {
+                    failures.push(format!(
+                        "{what}: MG001 not on the cut line:\n{}",
+                        render(&file, &after)
+                    ));
+                }
+                // Findings by line and column: the cut line is shorter.
+                let (original, cut_file) = (&f.text, &file);
+                let place =
+                    |text: &str, index: &alembic_lsp::position::LineIndex, d: &Diagnostic| {
+                        let a = index.to_code_points(text, d.range.start);
+                        let b = index.to_code_points(text, d.range.end);
+                        (d.rule.code, d.message.clone(), a.line, a.col, b.line, b.col)
+                    };
+                let original_index = alembic_lsp::position::LineIndex::new(original);
+                let kept: Vec<_> = after
+                    .iter()
+                    .map(|d| place(&cut_file.text, &cut_file.line_index, d))
+                    .collect();
+                for d in &before {
+                    let p = place(original, &original_index, d);
+                    // A finding on the cut line went with it, and so may
+                    // one about its tag (MG106) or about what the whole
+                    // upgrade() does (MG401).
+                    if p.0 == "MG106" || p.0 == "MG401" || (p.2..=p.4).contains(&(i as u32)) {
+                        continue;
+                    }
+                    if !kept.contains(&p) {
+                        failures.push(format!(
+                            "{what}: lost {} {} at {}:{}:\n{}",
+                            p.0,
+                            p.1,
+                            p.2 + 1,
+                            p.3 + 1,
+                            render(&file, &after)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(cuts > 100, "only {cuts} lines cut");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn snapshots() {
     for f in fixtures() {

@@ -17,7 +17,7 @@ use ropey::Rope;
 use tower_lsp::lsp_types::{Position, TextDocumentContentChangeEvent};
 use tree_sitter::{InputEdit, Point, Tree};
 
-use crate::migration::MigrationFile;
+use crate::migration::{MigrationFile, Recovery};
 use crate::syntax;
 
 pub struct Document {
@@ -34,6 +34,9 @@ pub struct Document {
     /// The last parsed version whose edited line left no string open, and its
     /// tree as parsed (not edited since).
     anchor: Option<(Arc<MigrationFile>, Tree)>,
+    /// The base for parsing a broken version without its open statements
+    /// (see [`MigrationFile::from_tree_recovering`]).
+    recovery: Option<Recovery>,
 }
 
 #[derive(Clone)]
@@ -52,6 +55,7 @@ pub struct ParseJob {
     anchor: Option<(Arc<MigrationFile>, Tree)>,
     /// The edited line, when it leaves a string open.
     open_line: Option<usize>,
+    recovery: Option<Recovery>,
     /// The model of the last parsed version, whose unchanged statements'
     /// operations are reused.
     previous: Option<Arc<MigrationFile>>,
@@ -62,6 +66,7 @@ pub struct ParseResult {
     pub version: i32,
     tree: Tree,
     open_line: Option<usize>,
+    recovery: Option<Recovery>,
     pub migration: Arc<MigrationFile>,
 }
 
@@ -75,6 +80,7 @@ impl Document {
             edited_line: None,
             open_line: None,
             anchor: None,
+            recovery: None,
         }
     }
 
@@ -189,6 +195,7 @@ impl Document {
             },
             anchor,
             open_line,
+            recovery: self.recovery.clone(),
             previous: self.parsed.as_ref().map(|p| p.migration.clone()),
         }
     }
@@ -203,6 +210,7 @@ impl Document {
                 migration: result.migration.clone(),
             });
             self.open_line = result.open_line;
+            self.recovery = result.recovery.clone();
             if result.open_line.is_none() {
                 self.anchor = Some((result.migration.clone(), result.tree.clone()));
             }
@@ -211,7 +219,7 @@ impl Document {
 }
 
 impl ParseJob {
-    pub fn run(self) -> ParseResult {
+    pub fn run(mut self) -> ParseResult {
         let base = match self.anchor {
             Some((model, mut tree)) => {
                 tree.edit(&syntax::edit::diff_edit(&model.text, &self.text));
@@ -220,15 +228,17 @@ impl ParseJob {
             None => self.tree,
         };
         let tree = syntax::parse(&self.text, base.as_ref());
-        let migration = Arc::new(MigrationFile::from_tree_reusing(
+        let migration = Arc::new(MigrationFile::from_tree_recovering(
             self.text,
             &tree,
             self.previous.as_deref(),
+            Some(&mut self.recovery),
         ));
         ParseResult {
             version: self.version,
             tree,
             open_line: self.open_line,
+            recovery: self.recovery,
             migration,
         }
     }
@@ -346,7 +356,10 @@ mod tests {
                 "after {:?}",
                 doc.text()
             );
-            assert_eq!(result.migration.ops, MigrationFile::parse(doc.text()).ops);
+            let fresh = MigrationFile::parse(doc.text());
+            assert_eq!(result.migration.ops, fresh.ops);
+            assert_eq!(result.migration.open_statements, fresh.open_statements);
+            assert_eq!(result.migration.syntax_errors, fresh.syntax_errors);
             (line, column) = if ch == '\n' {
                 (line + 1, 0)
             } else {

@@ -14,6 +14,7 @@ use tree_sitter::Tree;
 
 use crate::position::{LineIndex, TextRange};
 use crate::source::{decode, DecodeProblem};
+use crate::syntax::recover::{self, OpenStatement};
 use crate::syntax::{self, pystring::StringLiteral};
 
 pub use operations::{CallExpr, Expr, OpCall, Receiver};
@@ -108,8 +109,13 @@ pub struct MigrationFile {
     pub text: String,
     pub line_index: LineIndex,
     pub decode_problem: Option<DecodeProblem>,
-    /// ERROR (false) and MISSING (true) nodes.
+    /// ERROR (false) and MISSING (true) nodes; in a recovered file, the
+    /// statements left open (see `open_statements`).
     pub syntax_errors: Vec<(TextRange, bool)>,
+    /// The statements left open that explain every syntax error of the file
+    /// ([`crate::syntax::recover`]): the rest of the model was built from the
+    /// text without them. Empty in a file that parses or was not recovered.
+    pub open_statements: Vec<OpenStatement>,
     pub revision: Option<Declaration>,
     pub down_revision: Option<Declaration>,
     pub branch_labels: Option<Declaration>,
@@ -161,6 +167,13 @@ fn module_head_end(text: &str) -> Option<usize> {
         .iter()
         .any(|name| rest.contains(name));
     (!named).then_some(end)
+}
+
+/// The text of a recovered file without its open statements, and its tree.
+#[derive(Clone)]
+pub struct Recovery {
+    text: Arc<String>,
+    tree: Tree,
 }
 
 impl MigrationFile {
@@ -215,9 +228,76 @@ impl MigrationFile {
         tree: &Tree,
         previous: Option<&MigrationFile>,
     ) -> MigrationFile {
+        MigrationFile::from_tree_recovering(text, tree, previous, None)
+    }
+
+    /// [`MigrationFile::from_tree_reusing`]; when `tree` has a syntax error
+    /// that statements left open explain, the model of the text without them
+    /// ([`crate::syntax::recover`]). `recovery`, given by an editor that
+    /// keeps it between versions, is the base for parsing that text
+    /// incrementally: the last one, or the last version that parsed (whose
+    /// text differs from it only in the statements left open since); it is
+    /// replaced by this version's.
+    pub fn from_tree_recovering(
+        text: String,
+        tree: &Tree,
+        previous: Option<&MigrationFile>,
+        mut recovery: Option<&mut Option<Recovery>>,
+    ) -> MigrationFile {
+        if tree.root_node().has_error() {
+            let base = recovery.as_mut().and_then(|r| r.take());
+            if let Some((file, next)) = MigrationFile::recovered(&text, previous, base) {
+                if let Some(r) = recovery {
+                    *r = Some(next);
+                }
+                return file;
+            }
+        }
+        let clean = !tree.root_node().has_error();
+        if let Some(r) = recovery {
+            *r = clean.then(|| Recovery {
+                text: Arc::new(text.clone()),
+                tree: tree.clone(),
+            });
+        }
+        MigrationFile::build(text, tree, previous)
+    }
+
+    fn recovered(
+        text: &str,
+        previous: Option<&MigrationFile>,
+        base: Option<Recovery>,
+    ) -> Option<(MigrationFile, Recovery)> {
+        let open = recover::open_statements(text);
+        if open.is_empty() {
+            return None;
+        }
+        let copy = recover::blank(text, &open)?;
+        let base = base.map(|last| {
+            let mut tree = last.tree;
+            tree.edit(&syntax::edit::diff_edit(&last.text, &copy));
+            tree
+        });
+        let tree = syntax::parse(&copy, base.as_ref());
+        if tree.root_node().has_error() {
+            return None;
+        }
+        let mut file = MigrationFile::build(copy, &tree, previous);
+        file.syntax_errors = open.iter().map(|s| (s.statement, false)).collect();
+        file.open_statements = open;
+        let copy = std::mem::replace(&mut file.text, text.to_owned());
+        let next = Recovery {
+            text: Arc::new(copy),
+            tree,
+        };
+        Some((file, next))
+    }
+
+    fn build(text: String, tree: &Tree, previous: Option<&MigrationFile>) -> MigrationFile {
         let line_index = LineIndex::new(&text);
         let mut file = MigrationFile {
             syntax_errors: syntax::syntax_errors(tree),
+            open_statements: Vec::new(),
             line_index,
             decode_problem: None,
             revision: None,

@@ -11,13 +11,20 @@ declare_rule! {
     /// ## Why is this bad?
     /// Alembic imports every file of a version location to build the graph.
     /// One file that does not import breaks `alembic upgrade` for everyone.
-    /// The rest of the file is still checked as far as it can be read.
+    ///
+    /// The rest of the file is still checked. When the errors come from
+    /// statements left open (a bracket never closed, a string never ended:
+    /// a line being typed), the finding points at that bracket or string,
+    /// as Python's own message would, and every other statement of the file
+    /// keeps its findings.
     ///
     /// ## Example
     /// ```python
-    /// def upgrade(:
-    ///     op.drop_table("legacy")
+    /// def upgrade():
+    ///     op.add_column("users", sa.Column("email", sa.Text()
+    ///     op.drop_table("legacy")  # destructive: approved
     /// ```
+    /// (`(` is never closed: the line ends before its statement does.)
     pub static RULE = {
         code: "MG001",
         name: "syntax-error",
@@ -39,6 +46,14 @@ pub fn check(ctx: &FileContext, out: &mut Vec<Diagnostic>) {
             TextRange::empty(0),
             problem.message(),
         ));
+    }
+    if !file.open_statements.is_empty() {
+        // Statements left open explain every error: point at each one's
+        // unclosed bracket or string.
+        for open in file.open_statements.iter().take(MAX_REPORTED) {
+            out.push(Diagnostic::new(&RULE, open.at, open.message()));
+        }
+        return;
     }
     for &(range, missing) in file.syntax_errors.iter().take(MAX_REPORTED) {
         let message = if missing {

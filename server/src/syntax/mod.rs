@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod kinds;
 pub mod pystring;
+pub mod recover;
 
 pub use kinds::{fields, kinds};
 
