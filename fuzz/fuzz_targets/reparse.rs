@@ -1,6 +1,7 @@
 //! A random sequence of edits applied incrementally (`Tree::edit` + reparse
 //! with the old tree) gives the same tree and the same model as parsing the
-//! final text from scratch.
+//! final text from scratch, also through the editor's path (models reused
+//! version to version, broken versions recovered incrementally).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +32,12 @@ fuzz_target!(|data: &[u8]| {
     let Some(first) = parts.next() else { return };
     let mut text = String::from_utf8_lossy(first).into_owned();
     let mut tree = syntax::parse(&text, None);
+    // The editor's path: each version's model reuses the last one's, and a
+    // broken version's text without its open statements is reparsed from the
+    // last such text (or the last version that parsed).
+    let mut recovery = None;
+    let mut model =
+        MigrationFile::from_tree_recovering(text.clone(), &tree, None, Some(&mut recovery));
     for part in parts {
         if part.len() < 2 {
             continue;
@@ -54,6 +61,12 @@ fuzz_target!(|data: &[u8]| {
         text.replace_range(start..old_end, &inserted);
         tree.edit(&edit);
         tree = syntax::parse(&text, Some(&tree));
+        model = MigrationFile::from_tree_recovering(
+            text.clone(),
+            &tree,
+            Some(&model),
+            Some(&mut recovery),
+        );
     }
     let fresh = syntax::parse(&text, None);
     assert_eq!(
@@ -65,4 +78,8 @@ fuzz_target!(|data: &[u8]| {
     let b = MigrationFile::from_tree(text, &fresh);
     assert_eq!(format!("{:?}", a.revision), format!("{:?}", b.revision));
     assert_eq!(a.ops, b.ops);
+    assert_eq!(model.ops, b.ops, "the editor's model differs");
+    assert_eq!(model.open_statements, b.open_statements);
+    assert_eq!(model.syntax_errors, b.syntax_errors);
+    assert_eq!(format!("{:?}", model.revision), format!("{:?}", b.revision));
 });
