@@ -132,6 +132,16 @@ impl Document {
     }
 
     fn replace(&mut self, start: usize, end: usize, new_text: &str) {
+        // The parser read a lone `\r` as `\n` (`syntax::parse`), and whether
+        // a `\r` is lone depends on the byte after it: one just before the
+        // change is part of the edit.
+        let with_cr;
+        let (start, new_text) = if start > 0 && self.rope.byte(start - 1) == b'\r' {
+            with_cr = format!("\r{new_text}");
+            (start - 1, with_cr.as_str())
+        } else {
+            (start, new_text)
+        };
         let start_position = self.point(start);
         let old_end_position = self.point(end);
         let start_char = self.rope.byte_to_char(start);
@@ -392,6 +402,65 @@ mod tests {
             result.tree.root_node().to_sexp(),
             syntax::parse(&doc.text(), None).root_node().to_sexp()
         );
+    }
+
+    /// Every node's kind and byte range (`to_sexp` shows no ranges).
+    fn shape(tree: &Tree) -> Vec<(u16, usize, usize)> {
+        let mut out = Vec::new();
+        let mut cursor = tree.walk();
+        'walk: loop {
+            let n = cursor.node();
+            out.push((n.kind_id(), n.start_byte(), n.end_byte()));
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_line_break_after_a_lone_carriage_return_reparses_it() {
+        // The parser reads a lone `\r` as `\n`; typing `\n` after it makes
+        // it part of `\r\n`, which the edit must cover (found by a review's
+        // property test: whole-text changes, a recovered file).
+        let mut text = "revision = 'a'\ndown_revision = None\n\n\ndef upgrade():\n    op.add_column(\"t\", sa.Column(\"c\", sa.Text()))\n    op.drop_table(\"x\")  # destructive: approved\n".to_owned();
+        let mut doc = Document::new(1, &text);
+        parse(&mut doc);
+        let top = text.find("    op.add_column").unwrap();
+        let drop = text.find("op.drop_table").unwrap();
+        for (i, (at, removed, inserted)) in [
+            (drop + 1, 0, "#"),
+            (top + 17, 1, "\n"),
+            (drop + 14, 0, "\r"),
+            (drop + 14, 0, "\r\n"),
+            (drop + 16, 0, "("),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            text.replace_range(at..at + removed, inserted);
+            doc.apply(
+                doc.version + 1,
+                vec![TextDocumentContentChangeEvent {
+                    range: None,
+                    range_length: None,
+                    text: text.clone(),
+                }],
+            );
+            if i == 2 || i == 4 {
+                let model = parse(&mut doc);
+                let fresh = MigrationFile::parse(text.clone());
+                assert_eq!(model.comments, fresh.comments, "after change {i}");
+                assert_eq!(model.ops, fresh.ops, "after change {i}");
+                let tree = syntax::parse(&text, None);
+                assert_eq!(shape(doc.tree.as_ref().unwrap()), shape(&tree));
+            }
+        }
     }
 
     #[test]

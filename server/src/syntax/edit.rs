@@ -23,6 +23,12 @@ pub fn diff_edit(old: &str, new: &str) -> InputEdit {
     while !(old.is_char_boundary(prefix) && new.is_char_boundary(prefix)) {
         prefix -= 1;
     }
+    // The parser read a lone `\r` as `\n` (`syntax::parse`): whether it is
+    // lone depends on the byte after it, so a `\r` just before the change
+    // is part of it.
+    if prefix > 0 && a[prefix - 1] == b'\r' {
+        prefix -= 1;
+    }
     let room = a.len().min(b.len()) - prefix;
     let mut suffix = a
         .iter()
@@ -45,7 +51,8 @@ pub fn diff_edit(old: &str, new: &str) -> InputEdit {
     }
 }
 
-/// Tree-sitter's point of a byte offset: rows at `\n`, columns in bytes.
+/// Tree-sitter's point of a byte offset: rows at `\n`, columns in bytes
+/// (rows are off after a lone `\r`; only byte offsets are read from trees).
 fn point(text: &[u8], byte: usize) -> Point {
     let before = &text[..byte];
     let row = memchr::memchr_iter(b'\n', before).count();
@@ -141,6 +148,9 @@ mod tests {
         // Repeated characters: prefix and suffix never overlap.
         let e = diff_edit("aaa", "aaaa");
         assert_eq!((e.start_byte, e.old_end_byte, e.new_end_byte), (3, 3, 4));
+        // A `\r` before the change goes with it (lone or not depends on it).
+        let e = diff_edit("a\rb", "a\r\nb");
+        assert_eq!((e.start_byte, e.old_end_byte, e.new_end_byte), (1, 2, 3));
         // 'é' (c3 a9) → 'è' (c3 a8): the edit covers the whole character.
         let e = diff_edit("xéy", "xèy");
         assert_eq!((e.start_byte, e.old_end_byte, e.new_end_byte), (1, 3, 3));

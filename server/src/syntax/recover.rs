@@ -244,7 +244,11 @@ impl<'a> Scanner<'a> {
                     self.i = line_end;
                     return;
                 }
-                Some(b'\\') => self.i += 2,
+                Some(b'\\') => {
+                    // An escaped character, or a line continuation (`\r\n` too).
+                    let crlf = self.b[self.i + 1..].starts_with(b"\r\n");
+                    self.i += if crlf { 3 } else { 2 };
+                }
                 Some(_) if !triple && self.line_break_at(self.i) => {
                     let mut end = self.i;
                     if end > opened && self.b[end - 1] == b'\r' {
@@ -330,6 +334,7 @@ mod tests {
             "x = (1 +\n     2)\n",
             "x = 1 + \\\n2\n",
             "s = \"a\\\nb\"\n",
+            "s = \"a\\\r\nb\"\r\n",
             "s = '''a\n\ndef f(): pass\n'''\n",
             "# it's\nx = 'it''s'  # don't\n",
             "f(\n    # a comment )\n)\n",
