@@ -1,7 +1,9 @@
 //! A random sequence of edits applied incrementally (`Tree::edit` + reparse
 //! with the old tree) gives the same tree and the same model as parsing the
 //! final text from scratch, also through the editor's path (models reused
-//! version to version, broken versions recovered incrementally).
+//! version to version, broken versions recovered incrementally, and a
+//! version that follows a recovered one speculated without parsing its real
+//! text: the same model whenever that text has a syntax error).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -60,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
         };
         text.replace_range(start..old_end, &inserted);
         tree.edit(&edit);
+        let speculated = MigrationFile::speculated(&text, &model, recovery.as_ref());
         tree = syntax::parse(&text, Some(&tree));
         model = MigrationFile::from_tree_recovering(
             text.clone(),
@@ -67,6 +70,13 @@ fuzz_target!(|data: &[u8]| {
             Some(&model),
             Some(&mut recovery),
         );
+        if let Some((guess, _)) = speculated.filter(|_| tree.root_node().has_error()) {
+            assert_eq!(guess.ops, model.ops, "a speculated model differs");
+            assert_eq!(guess.open_statements, model.open_statements);
+            assert_eq!(guess.syntax_errors, model.syntax_errors);
+            assert_eq!(guess.comments, model.comments);
+            assert_eq!(format!("{:?}", guess.revision), format!("{:?}", model.revision));
+        }
     }
     let fresh = syntax::parse(&text, None);
     assert_eq!(

@@ -68,6 +68,31 @@ fn a_second_head_marks_both_and_fixing_down_revision_clears_both() {
 }
 
 #[test]
+fn a_keystroke_modelled_while_a_call_was_open_is_confirmed_by_the_real_text() {
+    // While a statement stays open, a keystroke is modelled from the text
+    // without it; the real text is parsed when the server is idle. Here the
+    // scan is wrong (an argument continued at the statement's own indentation
+    // reads as a new statement), so that parse must win and be published.
+    let project = Project::new();
+    let text = migration("a1", None, "init").replace(
+        "    op.create_table(\"t_a1\", sa.Column(",
+        "    op.create_table(\"t_a1\",\n    sa.Column(",
+    );
+    let path = project.write("a1_init.py", &text);
+    let mut server = Server::start(&project.root, neovim_capabilities(), None);
+    let uri = server.open(&path, 1);
+    server.diagnostics_until(&uri, |p| p["version"] == 1 && !has_code(p, "MG001"));
+    // The call's last `)` deleted: broken for real.
+    let (line, col) = find(&text, ")\n\n\ndef downgrade");
+    server.change(&uri, 2, (line, col), (line, col + 1), "");
+    server.diagnostics_until(&uri, |p| p["version"] == 2 && has_code(p, "MG001"));
+    // Typed again: the text parses.
+    server.change(&uri, 3, (line, col), (line, col), ")");
+    server.diagnostics_until(&uri, |p| p["version"] == 3 && !has_code(p, "MG001"));
+    assert_eq!(server.shutdown(), Some(0));
+}
+
+#[test]
 fn utf16_columns_after_an_emoji() {
     let project = Project::new();
     project.write("a1_init.py", &migration("a1", None, "init"));

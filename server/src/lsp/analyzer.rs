@@ -50,6 +50,9 @@ pub enum Event {
     /// Internal: run the rules of some files the index read for their
     /// declarations only (sent by the thread itself when no event waits).
     CheckPending,
+    /// Internal: parse the real text of the open documents whose model was
+    /// speculated (see `lsp::document`), when no event waits.
+    Verify,
 }
 
 /// The index's second stage checks files in chunks of this many (in
@@ -138,10 +141,13 @@ impl Analyzer {
 
     pub fn run(mut self, events: Receiver<Event>) {
         loop {
-            // Editor events first; the second stage of the index when none waits.
-            let first = if self.checking.is_some() {
+            // Editor events first; when none waits, the confirmation of
+            // speculated models, then the second stage of the index.
+            let unverified = self.shared.documents.unverified();
+            let first = if self.checking.is_some() || unverified {
                 match events.try_recv() {
                     Ok(event) => event,
+                    Err(TryRecvError::Empty) if unverified => Event::Verify,
                     Err(TryRecvError::Empty) => Event::CheckPending,
                     Err(TryRecvError::Disconnected) => return,
                 }
@@ -155,7 +161,7 @@ impl Analyzer {
             batch.extend(events.try_iter());
             let taken = batch
                 .iter()
-                .filter(|e| !matches!(e, Event::CheckPending))
+                .filter(|e| !matches!(e, Event::CheckPending | Event::Verify))
                 .count();
             self.shared.waiting.fetch_sub(taken, Ordering::SeqCst);
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| self.process(batch))) {
@@ -304,6 +310,15 @@ impl Analyzer {
                         work.orphans.push(uri);
                     }
                     work.projects.extend(owners);
+                }
+                Event::Verify => {
+                    let waiting = &self.shared.waiting;
+                    let event_waits = || waiting.load(Ordering::SeqCst) > 0;
+                    for uri in self.shared.documents.verify(&event_waits) {
+                        let Some(path) = uri_path(&uri) else { continue };
+                        let owners = lock(&self.shared.workspace).projects_containing(&path);
+                        work.projects.extend(owners);
+                    }
                 }
                 Event::CheckPending => {
                     let mut ws = lock(&self.shared.workspace);

@@ -10,6 +10,16 @@
 //! edited line closes a string that the last parsed version left open, it is
 //! the last version whose line had no open string instead (see
 //! [`syntax::edit`]: an open string spoils the reuse of every later token).
+//!
+//! While a statement stays open (a line typed without auto-closed brackets),
+//! a keystroke is modelled from the text without the open statements alone
+//! ([`MigrationFile::speculated`]): the real text is not parsed, because it
+//! only tells that there is a syntax error, which the open statement already
+//! says, and its parse is the slow part (a quote opened inside an unclosed
+//! call makes tree-sitter parse the rest of the file again). The model is
+//! then *speculative*; [`Document::verify_job`] parses the real text when the
+//! analysis is idle and, in the rare case it has no error after all, gives
+//! the model a full parse would.
 
 use std::sync::Arc;
 
@@ -37,6 +47,9 @@ pub struct Document {
     /// The base for parsing a broken version without its open statements
     /// (see [`MigrationFile::from_tree_recovering`]).
     recovery: Option<Recovery>,
+    /// The stored model was speculated: the real text of its version was
+    /// not parsed (`tree` is the last parsed tree, edited since).
+    speculative: bool,
 }
 
 #[derive(Clone)]
@@ -48,6 +61,8 @@ struct Parsed {
 /// What a reparse needs, taken under the documents lock and used outside it.
 pub struct ParseJob {
     version: i32,
+    /// Try [`MigrationFile::speculated`] before parsing the real text.
+    speculate: bool,
     text: String,
     tree: Option<Tree>,
     /// When set, the reparse starts from this version's tree instead of
@@ -64,7 +79,8 @@ pub struct ParseJob {
 /// The result of a [`ParseJob`], stored back if the document has not moved on.
 pub struct ParseResult {
     pub version: i32,
-    tree: Tree,
+    /// `None` when the model was speculated (the real text not parsed).
+    tree: Option<Tree>,
     open_line: Option<usize>,
     recovery: Option<Recovery>,
     pub migration: Arc<MigrationFile>,
@@ -81,6 +97,7 @@ impl Document {
             open_line: None,
             anchor: None,
             recovery: None,
+            speculative: false,
         }
     }
 
@@ -195,8 +212,15 @@ impl Document {
             .anchor
             .clone()
             .filter(|_| closes && self.tree.is_some());
+        // A new version of a recovered one is speculated when it still has
+        // open statements (see the module's documentation).
+        let speculate = self
+            .parsed
+            .as_ref()
+            .is_some_and(|p| !p.migration.open_statements.is_empty());
         ParseJob {
             version: self.version,
+            speculate,
             text: self.text(),
             tree: if anchor.is_some() {
                 None
@@ -214,22 +238,122 @@ impl Document {
     /// edited old tree stays, and the next parse is still incremental).
     pub fn store(&mut self, result: &ParseResult) {
         if result.version == self.version {
-            self.tree = Some(result.tree.clone());
             self.parsed = Some(Parsed {
                 version: result.version,
                 migration: result.migration.clone(),
             });
             self.open_line = result.open_line;
             self.recovery = result.recovery.clone();
-            if result.open_line.is_none() {
-                self.anchor = Some((result.migration.clone(), result.tree.clone()));
+            self.speculative = result.tree.is_none();
+            // A speculated model leaves the last parsed tree, edited, as the
+            // base of the next parse: parsed before the statement was opened,
+            // it is a better one than a tree of the broken text would be.
+            if let Some(tree) = &result.tree {
+                self.tree = Some(tree.clone());
+                if result.open_line.is_none() {
+                    self.anchor = Some((result.migration.clone(), tree.clone()));
+                }
             }
         }
+    }
+
+    /// Whether the current version's model waits for its real text to be
+    /// parsed ([`Document::verify_job`]).
+    pub fn unverified(&self) -> bool {
+        self.speculative && self.parsed().is_some()
+    }
+
+    /// The parse of the real text that confirms a speculated model, when the
+    /// current version's model is one.
+    pub fn verify_job(&self) -> Option<VerifyJob> {
+        let previous = self.parsed().filter(|_| self.speculative)?;
+        Some(VerifyJob {
+            version: self.version,
+            text: self.text(),
+            tree: self.tree.clone(),
+            recovery: self.recovery.clone(),
+            previous,
+        })
+    }
+
+    /// Takes a verification's outcome; `true` when the model changed (the
+    /// real text parses after all: the caller analyses the file again).
+    pub fn store_verified(&mut self, verified: Verified) -> bool {
+        if verified.version != self.version || !self.speculative {
+            return false;
+        }
+        self.speculative = false;
+        let Some((tree, migration, recovery)) = verified.parses else {
+            // The expected outcome: the model stands. The broken tree is not
+            // kept as the next base (an open string spoils it).
+            return false;
+        };
+        self.tree = Some(tree.clone());
+        self.recovery = recovery;
+        if self.open_line.is_none() {
+            self.anchor = Some((migration.clone(), tree));
+        }
+        self.parsed = Some(Parsed {
+            version: verified.version,
+            migration,
+        });
+        true
+    }
+}
+
+/// A parse of a speculated version's real text (see [`Document::verify_job`]).
+pub struct VerifyJob {
+    version: i32,
+    text: String,
+    tree: Option<Tree>,
+    recovery: Option<Recovery>,
+    previous: Arc<MigrationFile>,
+}
+
+/// What the real text of a speculated version said.
+pub struct Verified {
+    version: i32,
+    /// The tree and model when it has no syntax error (else `None`: the
+    /// speculated model is the one a full parse gives).
+    parses: Option<(Tree, Arc<MigrationFile>, Option<Recovery>)>,
+}
+
+impl VerifyJob {
+    /// `None` when `stop` asked to give up (an editor event waits).
+    pub fn run(self, stop: &dyn Fn() -> bool) -> Option<Verified> {
+        let tree = syntax::parse_unless(&self.text, self.tree.as_ref(), stop)?;
+        let parses = (!tree.root_node().has_error()).then(|| {
+            let mut recovery = self.recovery;
+            let migration = MigrationFile::from_tree_recovering(
+                self.text,
+                &tree,
+                Some(&self.previous),
+                Some(&mut recovery),
+            );
+            (tree, Arc::new(migration), recovery)
+        });
+        Some(Verified {
+            version: self.version,
+            parses,
+        })
     }
 }
 
 impl ParseJob {
     pub fn run(mut self) -> ParseResult {
+        if let Some(previous) = self.previous.as_deref().filter(|_| self.speculate) {
+            if let Some((migration, next)) =
+                MigrationFile::speculated(&self.text, previous, self.recovery.as_ref())
+            {
+                return ParseResult {
+                    version: self.version,
+                    tree: None,
+                    open_line: self.open_line,
+                    recovery: Some(next),
+                    migration: Arc::new(migration),
+                };
+            }
+        }
         let base = match self.anchor {
             Some((model, mut tree)) => {
                 tree.edit(&syntax::edit::diff_edit(&model.text, &self.text));
@@ -246,7 +370,7 @@ impl ParseJob {
         ));
         ParseResult {
             version: self.version,
-            tree,
+            tree: Some(tree),
             open_line: self.open_line,
             recovery: self.recovery,
             migration,
@@ -344,11 +468,20 @@ mod tests {
         }
     }
 
+    /// How the versions of [`type_checking_each_tree`] were parsed.
+    #[derive(Debug, Default, PartialEq)]
+    struct Parses {
+        /// Reparsed from the anchor (a string was closed).
+        anchored: usize,
+        /// Speculated (a statement stayed open), then confirmed.
+        speculated: usize,
+    }
+
     /// Types `typed` at `line`, one character per version, and checks every
-    /// tree against a fresh parse; returns how many reparses started from
-    /// the anchor.
-    fn type_checking_each_tree(doc: &mut Document, line: u32, typed: &str) -> usize {
-        let (mut line, mut column, mut anchored) = (line, 0, 0);
+    /// tree and model against a fresh parse (a speculated model after its
+    /// verification, which must keep it).
+    fn type_checking_each_tree(doc: &mut Document, line: u32, typed: &str) -> Parses {
+        let (mut line, mut column, mut parses) = (line, 0, Parses::default());
         for ch in typed.chars() {
             let version = doc.version + 1;
             doc.apply(
@@ -356,27 +489,42 @@ mod tests {
                 vec![change(line, column, line, column, &ch.to_string())],
             );
             let job = doc.parse_job();
-            anchored += usize::from(job.anchor.is_some());
+            let anchored = job.anchor.is_some();
             let result = job.run();
             doc.store(&result);
-            let fresh = syntax::parse(&doc.text(), None).root_node().to_sexp();
-            assert_eq!(
-                result.tree.root_node().to_sexp(),
-                fresh,
-                "after {:?}",
-                doc.text()
-            );
+            let fresh = syntax::parse(&doc.text(), None);
+            match &result.tree {
+                Some(tree) => {
+                    parses.anchored += usize::from(anchored);
+                    assert_eq!(
+                        tree.root_node().to_sexp(),
+                        fresh.root_node().to_sexp(),
+                        "after {:?}",
+                        doc.text()
+                    );
+                }
+                None => {
+                    parses.speculated += 1;
+                    assert!(doc.unverified());
+                    let verified = doc.verify_job().unwrap().run(&|| false).unwrap();
+                    assert!(!doc.store_verified(verified), "{:?}", doc.text());
+                    assert!(!doc.unverified());
+                    assert!(fresh.root_node().has_error());
+                }
+            }
             let fresh = MigrationFile::parse(doc.text());
-            assert_eq!(result.migration.ops, fresh.ops);
-            assert_eq!(result.migration.open_statements, fresh.open_statements);
-            assert_eq!(result.migration.syntax_errors, fresh.syntax_errors);
+            let model = doc.parsed().unwrap();
+            assert_eq!(model.ops, fresh.ops);
+            assert_eq!(model.open_statements, fresh.open_statements);
+            assert_eq!(model.syntax_errors, fresh.syntax_errors);
+            assert_eq!(model.comments, fresh.comments);
             (line, column) = if ch == '\n' {
                 (line + 1, 0)
             } else {
                 (line, column + 1)
             };
         }
-        anchored
+        parses
     }
 
     #[test]
@@ -384,24 +532,84 @@ mod tests {
         let text = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    op.drop_table(\"x\")  # it's\n";
         let mut doc = Document::new(1, text);
         parse(&mut doc);
-        let typed = "    op.add_column(\"events\", sa.Column('seen', sa.Text(), server_default=\"a'b\"))\n    op.execute(\"\"\"x\"\"\")\n";
-        // Each closing quote starts from the version before its opening one:
-        // three strings, then `""` (an empty string, before the third quote
-        // makes it a triple-quoted one) and `"""x"""`.
-        assert_eq!(type_checking_each_tree(&mut doc, 4, typed), 5);
+        // Each closing quote outside brackets starts from the version before
+        // its opening one: `"a"`, `'b'`, then `""` (an empty string, before
+        // the third quote makes it a triple-quoted one) and `"""x"""`.
+        let typed = "    x = \"a\" + 'b'\n    y = \"\"\"x\"\"\"\n";
+        let parses = type_checking_each_tree(&mut doc, 4, typed);
+        assert_eq!(parses.anchored, 4);
+        // Inside an unclosed call the file stays broken from `(` to `)`:
+        // every keystroke after the `(` is speculated, strings and all.
+        let typed = "    op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))\n";
+        let parses = type_checking_each_tree(&mut doc, 6, typed);
+        let call = "op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))";
+        // (the closing `)` parses the real text).
+        assert_eq!(parses.speculated, call.len() - "op.add_column()".len());
         // Deleting a closing quote and typing it again.
         let end = "    op.add_column(\"events\"".len() as u32;
-        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end, "")]);
+        doc.apply(doc.version + 1, vec![change(6, end - 1, 6, end, "")]);
         parse(&mut doc);
-        assert_eq!(doc.open_line, Some(4));
-        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end - 1, "\"")]);
+        assert_eq!(doc.open_line, Some(6));
+        doc.apply(doc.version + 1, vec![change(6, end - 1, 6, end - 1, "\"")]);
         let job = doc.parse_job();
         assert!(job.anchor.is_some());
         let result = job.run();
         assert_eq!(
-            result.tree.root_node().to_sexp(),
+            result.tree.unwrap().root_node().to_sexp(),
             syntax::parse(&doc.text(), None).root_node().to_sexp()
         );
+    }
+
+    #[test]
+    fn a_speculated_model_is_replaced_when_the_real_text_parses() {
+        // An argument continued at the statement's own indentation reads as a
+        // new statement to the scan (a known limit of `syntax::recover`), so
+        // the scan calls the call open while the real text parses.
+        let text = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    op.create_table('t',\n    sa.Column('c'))\n";
+        // Long enough for a parse to be given up before it ends.
+        let text = format!(
+            "{text}\n\ndef downgrade():\n{}",
+            "    op.f(1)\n".repeat(5000)
+        );
+        let mut doc = Document::new(1, &text);
+        parse(&mut doc);
+        // Break it for real (the `)` removed), then put the `)` back.
+        let line = 5;
+        let end = "    sa.Column('c'))".len() as u32;
+        doc.apply(2, vec![change(line, end - 1, line, end, "")]);
+        assert!(!parse(&mut doc).open_statements.is_empty());
+        doc.apply(3, vec![change(line, end - 1, line, end - 1, ")")]);
+        let speculated = parse(&mut doc);
+        assert!(doc.unverified(), "the scan still finds the call open");
+        assert!(!speculated.open_statements.is_empty());
+        // Given up when asked to: still unverified.
+        assert!(doc.verify_job().unwrap().run(&|| true).is_none());
+        assert!(doc.unverified());
+        let verified = doc.verify_job().unwrap().run(&|| false).unwrap();
+        assert!(doc.store_verified(verified), "the model changes");
+        let model = doc.parsed().unwrap();
+        let fresh = MigrationFile::parse(doc.text());
+        assert!(model.syntax_errors.is_empty() && model.open_statements.is_empty());
+        assert_eq!(model.ops, fresh.ops);
+        assert_eq!(model.ops[0].method, "create_table");
+        // The next keystroke parses the real text again.
+        doc.apply(4, vec![change(line, 0, line, 0, " ")]);
+        assert!(!doc.parse_job().speculate);
+    }
+
+    #[test]
+    fn a_verification_of_an_old_version_is_dropped() {
+        let text = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    op.drop_table(\n";
+        let mut doc = Document::new(1, text);
+        parse(&mut doc);
+        doc.apply(2, vec![change(4, 18, 4, 18, "'")]);
+        parse(&mut doc);
+        let job = doc.verify_job().unwrap();
+        doc.apply(3, vec![change(4, 19, 4, 19, "t")]);
+        assert!(!doc.unverified(), "not parsed yet");
+        assert!(!doc.store_verified(job.run(&|| false).unwrap()));
+        parse(&mut doc);
+        assert!(doc.unverified());
     }
 
     /// Every node's kind and byte range (`to_sexp` shows no ranges).
@@ -457,8 +665,11 @@ mod tests {
                 let fresh = MigrationFile::parse(text.clone());
                 assert_eq!(model.comments, fresh.comments, "after change {i}");
                 assert_eq!(model.ops, fresh.ops, "after change {i}");
+                // The kept tree (the last one parsed, edited since when this
+                // version was speculated) gives the exact tree as a base.
                 let tree = syntax::parse(&text, None);
-                assert_eq!(shape(doc.tree.as_ref().unwrap()), shape(&tree));
+                let reparsed = syntax::parse(&text, doc.tree.as_ref());
+                assert_eq!(shape(&reparsed), shape(&tree), "after change {i}");
             }
         }
     }

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 use tower_lsp::lsp_types::{TextDocumentContentChangeEvent, Url};
 
-use super::document::Document;
+use super::document::{Document, VerifyJob};
 use super::settings::ClientSettings;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
@@ -119,6 +119,37 @@ impl Documents {
             doc.store(&result);
         }
         Some((result.version, result.migration))
+    }
+}
+
+impl Documents {
+    /// Whether an open document's model was speculated and waits for its
+    /// real text to be parsed ([`Documents::verify`]).
+    pub fn unverified(&self) -> bool {
+        lock(&self.inner).by_uri.values().any(Document::unverified)
+    }
+
+    /// Parses the real text of every speculated model (outside the lock),
+    /// until `stop` says an editor event waits; returns the documents whose
+    /// model changed (their real text parses after all).
+    pub fn verify(&self, stop: &dyn Fn() -> bool) -> Vec<Url> {
+        let jobs: Vec<(Url, VerifyJob)> = lock(&self.inner)
+            .by_uri
+            .iter()
+            .filter_map(|(uri, doc)| Some((uri.clone(), doc.verify_job()?)))
+            .collect();
+        let mut changed = Vec::new();
+        for (uri, job) in jobs {
+            let Some(verified) = job.run(stop) else {
+                break;
+            };
+            if let Some(doc) = lock(&self.inner).by_uri.get_mut(&uri) {
+                if doc.store_verified(verified) {
+                    changed.push(uri);
+                }
+            }
+        }
+        changed
     }
 }
 

@@ -246,7 +246,7 @@ impl MigrationFile {
     ) -> MigrationFile {
         if tree.root_node().has_error() {
             let base = recovery.as_mut().and_then(|r| r.take());
-            if let Some((file, next)) = MigrationFile::recovered(&text, previous, base) {
+            if let Some((file, next)) = MigrationFile::recovered(&text, previous, base.as_ref()) {
                 if let Some(r) = recovery {
                     *r = Some(next);
                 }
@@ -263,10 +263,30 @@ impl MigrationFile {
         MigrationFile::build(text, tree, previous)
     }
 
+    /// The model of a new version of a document whose last version was
+    /// recovered (`previous` has open statements), built from the text
+    /// without its open statements and without parsing the real text: what
+    /// [`MigrationFile::from_tree_recovering`] gives whenever the real text
+    /// has a syntax error, which is all but certain while a statement stays
+    /// open. The editor confirms it later, when idle, with a parse of the real
+    /// text (`lsp::document`), and takes the usual model if that parse finds
+    /// no error after all. `None` when the version has no open statement, or
+    /// its text without them does not parse: then the real text is parsed.
+    pub fn speculated(
+        text: &str,
+        previous: &MigrationFile,
+        recovery: Option<&Recovery>,
+    ) -> Option<(MigrationFile, Recovery)> {
+        if previous.open_statements.is_empty() {
+            return None;
+        }
+        MigrationFile::recovered(text, Some(previous), recovery)
+    }
+
     fn recovered(
         text: &str,
         previous: Option<&MigrationFile>,
-        base: Option<Recovery>,
+        base: Option<&Recovery>,
     ) -> Option<(MigrationFile, Recovery)> {
         let open = recover::open_statements(text);
         if open.is_empty() {
@@ -274,7 +294,7 @@ impl MigrationFile {
         }
         let copy = recover::blank(text, &open)?;
         let base = base.map(|last| {
-            let mut tree = last.tree;
+            let mut tree = last.tree.clone();
             tree.edit(&syntax::edit::diff_edit(&last.text, &copy));
             tree
         });

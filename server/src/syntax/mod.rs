@@ -12,7 +12,7 @@ pub use kinds::{fields, kinds};
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use tree_sitter::{Language, Node, Parser, Query, Tree};
+use tree_sitter::{Language, Node, ParseOptions, ParseState, Parser, Query, Tree};
 
 use crate::position::TextRange;
 
@@ -38,6 +38,27 @@ pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
             .borrow_mut()
             .parse(normalized.as_deref().unwrap_or(text), old)
             .expect("parsing without a timeout or cancellation flag always yields a tree")
+    })
+}
+
+/// [`parse`], given up (`None`) as soon as `stop` says so: for work that
+/// can wait, such as confirming a model the editor already published.
+pub fn parse_unless(text: &str, old: Option<&Tree>, stop: &dyn Fn() -> bool) -> Option<Tree> {
+    let normalized = normalize_lone_cr(text);
+    let bytes = normalized.as_deref().unwrap_or(text).as_bytes();
+    PARSER.with(|parser| {
+        let mut parser = parser.borrow_mut();
+        let mut progress = |_: &ParseState| stop();
+        let tree = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            old,
+            Some(ParseOptions::new().progress_callback(&mut progress)),
+        );
+        if tree.is_none() {
+            // Else the parser's next call would resume this parse.
+            parser.reset();
+        }
+        tree
     })
 }
 
@@ -204,6 +225,19 @@ mod tests {
         assert_eq!(name("a().b"), None);
         assert_eq!(name("a[0].b"), None);
         assert_eq!(name("'s'.join"), None);
+    }
+
+    #[test]
+    fn a_parse_that_is_given_up_leaves_the_parser_ready_for_another_text() {
+        let long = "x = f(1, 2)\n".repeat(20_000);
+        assert!(parse_unless(&long, None, &|| true).is_none());
+        let short = "y = 1\n";
+        let tree = parse_unless(short, None, &|| false).expect("not given up");
+        assert_eq!(
+            tree.root_node().to_sexp(),
+            parse(short, None).root_node().to_sexp()
+        );
+        assert_eq!(tree.root_node().end_byte(), short.len());
     }
 
     #[test]
