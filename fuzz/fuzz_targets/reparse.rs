@@ -1,9 +1,9 @@
 //! A random sequence of edits applied incrementally (`Tree::edit` + reparse
 //! with the old tree) gives the same tree and the same model as parsing the
 //! final text from scratch, also through the editor's path (models reused
-//! version to version, broken versions recovered incrementally, and a
-//! version that follows a recovered one speculated without parsing its real
-//! text: the same model whenever that text has a syntax error).
+//! version to version, broken versions recovered incrementally, and every
+//! version also speculated without parsing its real text: the same model
+//! whenever that text has a syntax error).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

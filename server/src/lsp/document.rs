@@ -11,15 +11,18 @@
 //! the last version whose line had no open string instead (see
 //! [`syntax::edit`]: an open string spoils the reuse of every later token).
 //!
-//! While a statement stays open (a line typed without auto-closed brackets),
-//! a keystroke is modelled from the text without the open statements alone
-//! ([`MigrationFile::speculated`]): the real text is not parsed, because it
-//! only tells that there is a syntax error, which the open statement already
-//! says, and its parse is the slow part (a quote opened inside an unclosed
-//! call makes tree-sitter parse the rest of the file again). The model is
-//! then *speculative*; [`Document::verify_job`] parses the real text when the
-//! analysis is idle and, in the rare case it has no error after all, gives
-//! the model a full parse would.
+//! While a statement is open (a line typed without auto-closed brackets: the
+//! keystroke typed an opening bracket or quote, or the last version was
+//! already broken so), a keystroke is modelled from the text without the
+//! open statements alone ([`MigrationFile::speculated`]): the real text is
+//! not parsed, because it only tells that there is a syntax error, which the
+//! open statement already says, and its parse is the slow part (a quote
+//! opened inside an unclosed call makes tree-sitter parse the rest of the
+//! file again). The model is then *speculative*; [`Document::verify_job`]
+//! parses the real text when the analysis is idle and, in the rare case it
+//! has no error after all, gives the model a full parse would. When the
+//! statement is closed, the real text is parsed from the tree of the text
+//! without it, which differs from it in that statement only.
 
 use std::sync::Arc;
 
@@ -50,6 +53,9 @@ pub struct Document {
     /// The stored model was speculated: the real text of its version was
     /// not parsed (`tree` is the last parsed tree, edited since).
     speculative: bool,
+    /// A change since the last stored parse typed an opening bracket or
+    /// quote (the next version may be broken by it: speculate).
+    opened: bool,
 }
 
 #[derive(Clone)]
@@ -63,6 +69,9 @@ pub struct ParseJob {
     version: i32,
     /// Try [`MigrationFile::speculated`] before parsing the real text.
     speculate: bool,
+    /// The last version was recovered: `recovery` is the best base for
+    /// parsing the real text.
+    recovered: bool,
     text: String,
     tree: Option<Tree>,
     /// When set, the reparse starts from this version's tree instead of
@@ -98,6 +107,7 @@ impl Document {
             anchor: None,
             recovery: None,
             speculative: false,
+            opened: false,
         }
     }
 
@@ -168,6 +178,7 @@ impl Document {
         let new_end = start + new_text.len();
         let new_end_position = self.point(new_end);
         self.edited_line = Some(new_end_position.row);
+        self.opened |= new_text.contains(['(', '[', '{', '"', '\'']);
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: start,
@@ -212,15 +223,15 @@ impl Document {
             .anchor
             .clone()
             .filter(|_| closes && self.tree.is_some());
-        // A new version of a recovered one is speculated when it still has
-        // open statements (see the module's documentation).
-        let speculate = self
+        // See the module's documentation.
+        let recovered = self
             .parsed
             .as_ref()
             .is_some_and(|p| !p.migration.open_statements.is_empty());
         ParseJob {
             version: self.version,
-            speculate,
+            speculate: recovered || self.opened,
+            recovered,
             text: self.text(),
             tree: if anchor.is_some() {
                 None
@@ -238,6 +249,7 @@ impl Document {
     /// edited old tree stays, and the next parse is still incremental).
     pub fn store(&mut self, result: &ParseResult) {
         if result.version == self.version {
+            self.opened = false;
             self.parsed = Some(Parsed {
                 version: result.version,
                 migration: result.migration.clone(),
@@ -354,12 +366,13 @@ impl ParseJob {
                 };
             }
         }
-        let base = match self.anchor {
-            Some((model, mut tree)) => {
+        let base = match (self.anchor, &self.recovery) {
+            (_, Some(recovery)) if self.recovered => Some(recovery.base_for(&self.text)),
+            (Some((model, mut tree)), _) => {
                 tree.edit(&syntax::edit::diff_edit(&model.text, &self.text));
                 Some(tree)
             }
-            None => self.tree,
+            (None, _) => self.tree,
         };
         let tree = syntax::parse(&self.text, base.as_ref());
         let migration = Arc::new(MigrationFile::from_tree_recovering(
@@ -473,7 +486,10 @@ mod tests {
     struct Parses {
         /// Reparsed from the anchor (a string was closed).
         anchored: usize,
-        /// Speculated (a statement stayed open), then confirmed.
+        /// Reparsed from the tree of the last version without its open
+        /// statements (they were closed).
+        from_recovery: usize,
+        /// Speculated (a statement was open), then confirmed.
         speculated: usize,
     }
 
@@ -489,13 +505,14 @@ mod tests {
                 vec![change(line, column, line, column, &ch.to_string())],
             );
             let job = doc.parse_job();
-            let anchored = job.anchor.is_some();
+            let (anchored, recovered) = (job.anchor.is_some(), job.recovered);
             let result = job.run();
             doc.store(&result);
             let fresh = syntax::parse(&doc.text(), None);
             match &result.tree {
                 Some(tree) => {
-                    parses.anchored += usize::from(anchored);
+                    parses.from_recovery += usize::from(recovered);
+                    parses.anchored += usize::from(anchored && !recovered);
                     assert_eq!(
                         tree.root_node().to_sexp(),
                         fresh.root_node().to_sexp(),
@@ -527,37 +544,48 @@ mod tests {
         parses
     }
 
+    const TYPED_INTO: &str = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    op.drop_table(\"x\")  # it's\n";
+
     #[test]
     fn closing_a_string_reparses_from_before_it_was_opened() {
-        let text = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    op.drop_table(\"x\")  # it's\n";
-        let mut doc = Document::new(1, text);
+        // A file with an error no open statement explains is not recovered.
+        let mut doc = Document::new(1, &format!("{TYPED_INTO}oops = = 1\n"));
         parse(&mut doc);
-        // Each closing quote outside brackets starts from the version before
-        // its opening one: `"a"`, `'b'`, then `""` (an empty string, before
-        // the third quote makes it a triple-quoted one) and `"""x"""`.
+        // Each closing quote starts from the version before its opening one:
+        // `"a"`, `'b'`, then `""` (an empty string, before the third quote
+        // makes it a triple-quoted one) and `"""x"""`.
         let typed = "    x = \"a\" + 'b'\n    y = \"\"\"x\"\"\"\n";
         let parses = type_checking_each_tree(&mut doc, 4, typed);
-        assert_eq!(parses.anchored, 4);
-        // Inside an unclosed call the file stays broken from `(` to `)`:
-        // every keystroke after the `(` is speculated, strings and all.
-        let typed = "    op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))\n";
-        let parses = type_checking_each_tree(&mut doc, 6, typed);
-        let call = "op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))";
-        // (the closing `)` parses the real text).
-        assert_eq!(parses.speculated, call.len() - "op.add_column()".len());
-        // Deleting a closing quote and typing it again.
-        let end = "    op.add_column(\"events\"".len() as u32;
-        doc.apply(doc.version + 1, vec![change(6, end - 1, 6, end, "")]);
+        assert_eq!(parses.anchored, 4, "{parses:?}");
+        assert_eq!(parses.speculated, 0);
+    }
+
+    #[test]
+    fn an_open_call_is_speculated_until_it_is_closed() {
+        let mut doc = Document::new(1, TYPED_INTO);
         parse(&mut doc);
-        assert_eq!(doc.open_line, Some(6));
-        doc.apply(doc.version + 1, vec![change(6, end - 1, 6, end - 1, "\"")]);
+        // From `(` to `)` the file is broken: every keystroke in between is
+        // speculated, strings and all; the `)` reparses the real text from
+        // the tree of the text without the call.
+        let typed = "    op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))\n";
+        let parses = type_checking_each_tree(&mut doc, 4, typed);
+        let call = "op.add_column(\"events\", sa.Column('seen', server_default=\"a'b\"))";
+        assert_eq!(parses.speculated, call.len() - "op.add_column)".len());
+        assert_eq!(parses.from_recovery, 1);
+        // A string left open by deleting its closing quote, then closed again.
+        let end = "    op.add_column(\"events\"".len() as u32;
+        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end, "")]);
+        assert!(!parse(&mut doc).open_statements.is_empty());
+        assert_eq!(doc.open_line, Some(4));
+        doc.apply(doc.version + 1, vec![change(4, end - 1, 4, end - 1, "\"")]);
         let job = doc.parse_job();
-        assert!(job.anchor.is_some());
+        assert!(job.recovered);
         let result = job.run();
         assert_eq!(
             result.tree.unwrap().root_node().to_sexp(),
             syntax::parse(&doc.text(), None).root_node().to_sexp()
         );
+        assert!(result.migration.open_statements.is_empty());
     }
 
     #[test]

@@ -176,6 +176,17 @@ pub struct Recovery {
     tree: Tree,
 }
 
+impl Recovery {
+    /// Its tree edited to be the base of a parse of `text`: a tree without
+    /// syntax errors of nearly the same text, the best base there is for the
+    /// next version of a recovered document.
+    pub fn base_for(&self, text: &str) -> Tree {
+        let mut tree = self.tree.clone();
+        tree.edit(&syntax::edit::diff_edit(&self.text, text));
+        tree
+    }
+}
+
 impl MigrationFile {
     /// Reads a file's bytes as Python would (BOM, coding declaration).
     pub fn from_bytes(bytes: &[u8]) -> MigrationFile {
@@ -263,23 +274,21 @@ impl MigrationFile {
         MigrationFile::build(text, tree, previous)
     }
 
-    /// The model of a new version of a document whose last version was
-    /// recovered (`previous` has open statements), built from the text
-    /// without its open statements and without parsing the real text: what
+    /// The model of a new version of a document built from its text without
+    /// its open statements, without parsing the real text: what
     /// [`MigrationFile::from_tree_recovering`] gives whenever the real text
-    /// has a syntax error, which is all but certain while a statement stays
-    /// open. The editor confirms it later, when idle, with a parse of the real
-    /// text (`lsp::document`), and takes the usual model if that parse finds
-    /// no error after all. `None` when the version has no open statement, or
-    /// its text without them does not parse: then the real text is parsed.
+    /// has a syntax error, which is all but certain while a statement is open
+    /// (the editor asks when the last version had one, or the keystroke typed
+    /// an opening bracket or quote). The editor confirms it later, when idle,
+    /// with a parse of the real text (`lsp::document`), and takes the usual
+    /// model if that parse finds no error after all. `None` when the version
+    /// has no open statement, or its text without them does not parse: then
+    /// the real text is parsed.
     pub fn speculated(
         text: &str,
         previous: &MigrationFile,
         recovery: Option<&Recovery>,
     ) -> Option<(MigrationFile, Recovery)> {
-        if previous.open_statements.is_empty() {
-            return None;
-        }
         MigrationFile::recovered(text, Some(previous), recovery)
     }
 
@@ -293,11 +302,7 @@ impl MigrationFile {
             return None;
         }
         let copy = recover::blank(text, &open)?;
-        let base = base.map(|last| {
-            let mut tree = last.tree.clone();
-            tree.edit(&syntax::edit::diff_edit(&last.text, &copy));
-            tree
-        });
+        let base = base.map(|last| last.base_for(&copy));
         let tree = syntax::parse(&copy, base.as_ref());
         if tree.root_node().has_error() {
             return None;
