@@ -328,7 +328,7 @@ fn collect_functions(file: &mut MigrationFile, source: &str, tree: &Tree) {
     cursor.set_max_start_depth(Some(0));
     let mut matches = cursor.matches(q, tree.root_node(), source.as_bytes());
     while let Some(m) = matches.next() {
-        let node_of = |ix: u32| m.captures.iter().find(|c| c.index == ix).map(|c| c.node);
+        let node_of = |ix: u32| m.captures().iter().find(|c| c.index == ix).map(|c| c.node);
         let (Some(name), Some(def)) = (node_of(name_ix), node_of(fn_ix)) else {
             continue;
         };

@@ -10,6 +10,7 @@ pub mod recover;
 pub use kinds::{fields, kinds};
 
 use std::cell::RefCell;
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use tree_sitter::{Language, Node, ParseOptions, ParseState, Parser, Query, Tree};
@@ -48,7 +49,13 @@ pub fn parse_unless(text: &str, old: Option<&Tree>, stop: &dyn Fn() -> bool) -> 
     let bytes = normalized.as_deref().unwrap_or(text).as_bytes();
     PARSER.with(|parser| {
         let mut parser = parser.borrow_mut();
-        let mut progress = |_: &ParseState| stop();
+        let mut progress = |_: &ParseState| {
+            if stop() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
         let tree = parser.parse_with_options(
             &mut |i, _| bytes.get(i..).unwrap_or_default(),
             old,
