@@ -93,6 +93,27 @@ fn a_keystroke_modelled_while_a_call_was_open_is_confirmed_by_the_real_text() {
 }
 
 #[test]
+fn auto_closed_brackets_in_a_file_that_parses_publish_no_syntax_error() {
+    // Found by review: a `()` typed as VS Code does (both at once) made the
+    // scan's known limit elsewhere in the file an MG001 until the server
+    // was idle. The first publication of the version must be right.
+    let project = Project::new();
+    let text = migration("a1", None, "init").replace(
+        "    op.create_table(\"t_a1\", sa.Column(",
+        "    op.create_table(\"t_a1\",\n    sa.Column(",
+    );
+    let path = project.write("a1_init.py", &text);
+    let mut server = Server::start(&project.root, vscode_capabilities(), None);
+    let uri = server.open(&path, 1);
+    server.diagnostics_until(&uri, |p| p["version"] == 1 && !has_code(p, "MG001"));
+    let (line, _) = find(&text, "    op.drop_table");
+    server.change(&uri, 2, (line, 0), (line, 0), "    print()\n");
+    let first = server.diagnostics_until(&uri, |p| p["version"] == 2);
+    assert!(!has_code(&first, "MG001"), "published {:?}", codes(&first));
+    assert_eq!(server.shutdown(), Some(0));
+}
+
+#[test]
 fn utf16_columns_after_an_emoji() {
     let project = Project::new();
     project.write("a1_init.py", &migration("a1", None, "init"));

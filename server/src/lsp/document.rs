@@ -24,6 +24,7 @@
 //! statement is closed, the real text is parsed from the tree of the text
 //! without it, which differs from it in that statement only.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ropey::Rope;
@@ -31,9 +32,16 @@ use tower_lsp::lsp_types::{Position, TextDocumentContentChangeEvent};
 use tree_sitter::{InputEdit, Point, Tree};
 
 use crate::migration::{MigrationFile, Recovery};
+use crate::position::TextRange;
 use crate::syntax;
 
+/// Tells documents apart: a document closed and opened again may start over
+/// at the same version number, and a parse of the old one must not be
+/// stored into the new one.
+static DOCUMENT_IDS: AtomicU64 = AtomicU64::new(0);
+
 pub struct Document {
+    id: u64,
     pub version: i32,
     rope: Rope,
     /// The last parsed tree, already edited to match `rope` (`None` after a
@@ -56,6 +64,8 @@ pub struct Document {
     /// A change since the last stored parse typed an opening bracket or
     /// quote (the next version may be broken by it: speculate).
     opened: bool,
+    /// The bytes changed since the last stored parse (in the current text).
+    changed: Option<TextRange>,
 }
 
 #[derive(Clone)]
@@ -66,12 +76,16 @@ struct Parsed {
 
 /// What a reparse needs, taken under the documents lock and used outside it.
 pub struct ParseJob {
+    document: u64,
     version: i32,
     /// Try [`MigrationFile::speculated`] before parsing the real text.
     speculate: bool,
     /// The last version was recovered: `recovery` is the best base for
     /// parsing the real text.
     recovered: bool,
+    /// The bytes changed since the last parse: a speculation that follows a
+    /// version that parsed must find its open statements there.
+    changed: Option<TextRange>,
     text: String,
     tree: Option<Tree>,
     /// When set, the reparse starts from this version's tree instead of
@@ -87,6 +101,7 @@ pub struct ParseJob {
 
 /// The result of a [`ParseJob`], stored back if the document has not moved on.
 pub struct ParseResult {
+    document: u64,
     pub version: i32,
     /// `None` when the model was speculated (the real text not parsed).
     tree: Option<Tree>,
@@ -98,6 +113,7 @@ pub struct ParseResult {
 impl Document {
     pub fn new(version: i32, text: &str) -> Document {
         Document {
+            id: DOCUMENT_IDS.fetch_add(1, Ordering::Relaxed),
             version,
             rope: Rope::from_str(text),
             tree: None,
@@ -108,6 +124,7 @@ impl Document {
             recovery: None,
             speculative: false,
             opened: false,
+            changed: None,
         }
     }
 
@@ -179,6 +196,20 @@ impl Document {
         let new_end_position = self.point(new_end);
         self.edited_line = Some(new_end_position.row);
         self.opened |= new_text.contains(['(', '[', '{', '"', '\'']);
+        // What changed before moves with this edit; both are covered.
+        let moved = |at: usize| {
+            if at <= start {
+                at
+            } else if at >= end {
+                at - end + new_end
+            } else {
+                new_end
+            }
+        };
+        self.changed = Some(match self.changed {
+            Some(c) => TextRange::new(moved(c.start).min(start), moved(c.end).max(new_end)),
+            None => TextRange::new(start, new_end),
+        });
         if let Some(tree) = &mut self.tree {
             tree.edit(&InputEdit {
                 start_byte: start,
@@ -229,9 +260,11 @@ impl Document {
             .as_ref()
             .is_some_and(|p| !p.migration.open_statements.is_empty());
         ParseJob {
+            document: self.id,
             version: self.version,
             speculate: recovered || self.opened,
             recovered,
+            changed: self.changed,
             text: self.text(),
             tree: if anchor.is_some() {
                 None
@@ -246,10 +279,14 @@ impl Document {
     }
 
     /// Keeps a parse result when it is for the current version (else the
-    /// edited old tree stays, and the next parse is still incremental).
+    /// edited old tree stays, and the next parse is still incremental), and
+    /// that version has no model yet: when two threads parsed it (the
+    /// analysis and a request), the first model stored stays, so a
+    /// verification of it is never undone.
     pub fn store(&mut self, result: &ParseResult) {
-        if result.version == self.version {
+        if result.document == self.id && result.version == self.version && self.parsed().is_none() {
             self.opened = false;
+            self.changed = None;
             self.parsed = Some(Parsed {
                 version: result.version,
                 migration: result.migration.clone(),
@@ -276,10 +313,14 @@ impl Document {
     }
 
     /// The parse of the real text that confirms a speculated model, when the
-    /// current version's model is one.
-    pub fn verify_job(&self) -> Option<VerifyJob> {
+    /// current version's model is one. The model counts as verified from now
+    /// on, unless the parse is given up ([`Document::store_verified`]): a
+    /// verification that fails (a panic) is not tried again and again.
+    pub fn verify_job(&mut self) -> Option<VerifyJob> {
         let previous = self.parsed().filter(|_| self.speculative)?;
+        self.speculative = false;
         Some(VerifyJob {
+            document: self.id,
             version: self.version,
             text: self.text(),
             tree: self.tree.clone(),
@@ -291,14 +332,25 @@ impl Document {
     /// Takes a verification's outcome; `true` when the model changed (the
     /// real text parses after all: the caller analyses the file again).
     pub fn store_verified(&mut self, verified: Verified) -> bool {
-        if verified.version != self.version || !self.speculative {
+        let current = verified.document == self.id
+            && verified.version == self.version
+            && self.parsed().is_some();
+        if !current {
             return false;
         }
-        self.speculative = false;
-        let Some((tree, migration, recovery)) = verified.parses else {
+        let (tree, migration, recovery) = match verified.outcome {
+            Outcome::GivenUp => {
+                self.speculative = true;
+                return false;
+            }
             // The expected outcome: the model stands. The broken tree is not
             // kept as the next base (an open string spoils it).
-            return false;
+            Outcome::Broken => return false,
+            Outcome::Parses {
+                tree,
+                migration,
+                recovery,
+            } => (tree, migration, recovery),
         };
         self.tree = Some(tree.clone());
         self.recovery = recovery;
@@ -315,6 +367,7 @@ impl Document {
 
 /// A parse of a speculated version's real text (see [`Document::verify_job`]).
 pub struct VerifyJob {
+    document: u64,
     version: i32,
     text: String,
     tree: Option<Tree>,
@@ -324,17 +377,40 @@ pub struct VerifyJob {
 
 /// What the real text of a speculated version said.
 pub struct Verified {
+    document: u64,
     version: i32,
-    /// The tree and model when it has no syntax error (else `None`: the
-    /// speculated model is the one a full parse gives).
-    parses: Option<(Tree, Arc<MigrationFile>, Option<Recovery>)>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// Given up for an editor event: to be tried again.
+    GivenUp,
+    /// The real text has a syntax error: the speculated model is the one a
+    /// full parse gives.
+    Broken,
+    /// The real text parses after all: its tree and model.
+    Parses {
+        tree: Tree,
+        migration: Arc<MigrationFile>,
+        recovery: Option<Recovery>,
+    },
 }
 
 impl VerifyJob {
-    /// `None` when `stop` asked to give up (an editor event waits).
-    pub fn run(self, stop: &dyn Fn() -> bool) -> Option<Verified> {
-        let tree = syntax::parse_unless(&self.text, self.tree.as_ref(), stop)?;
-        let parses = (!tree.root_node().has_error()).then(|| {
+    /// Given up when `stop` says so (an editor event waits); the next job for
+    /// the same version resumes the parse where it stopped.
+    pub fn run(self, stop: &dyn Fn() -> bool) -> Verified {
+        let key = (u128::from(self.document) << 64) | u128::from(self.version as u32);
+        let Some(tree) = syntax::parse_resumable(&self.text, self.tree.as_ref(), stop, key) else {
+            return Verified {
+                document: self.document,
+                version: self.version,
+                outcome: Outcome::GivenUp,
+            };
+        };
+        let outcome = if tree.root_node().has_error() {
+            Outcome::Broken
+        } else {
             let mut recovery = self.recovery;
             let migration = MigrationFile::from_tree_recovering(
                 self.text,
@@ -342,22 +418,48 @@ impl VerifyJob {
                 Some(&self.previous),
                 Some(&mut recovery),
             );
-            (tree, Arc::new(migration), recovery)
-        });
-        Some(Verified {
+            Outcome::Parses {
+                tree,
+                migration: Arc::new(migration),
+                recovery,
+            }
+        };
+        Verified {
+            document: self.document,
             version: self.version,
-            parses,
-        })
+            outcome,
+        }
+    }
+}
+
+impl Verified {
+    /// Whether the parse was given up (an editor event waits).
+    pub fn given_up(&self) -> bool {
+        matches!(self.outcome, Outcome::GivenUp)
     }
 }
 
 impl ParseJob {
+    /// After a version that parsed, a statement the scan finds open away
+    /// from what changed was open in a text that parsed: the scan is wrong
+    /// there (its known limit), and only a parse of the real text can tell.
+    fn opened_here(&self, model: &MigrationFile) -> bool {
+        self.changed.is_some_and(|c| {
+            model
+                .open_statements
+                .iter()
+                .all(|s| s.statement.start <= c.end && c.start <= s.statement.end)
+        })
+    }
+
     pub fn run(mut self) -> ParseResult {
         if let Some(previous) = self.previous.as_deref().filter(|_| self.speculate) {
-            if let Some((migration, next)) =
+            let speculated =
                 MigrationFile::speculated(&self.text, previous, self.recovery.as_ref())
-            {
+                    .filter(|(model, _)| self.recovered || self.opened_here(model));
+            if let Some((migration, next)) = speculated {
                 return ParseResult {
+                    document: self.document,
                     version: self.version,
                     tree: None,
                     open_line: self.open_line,
@@ -382,6 +484,7 @@ impl ParseJob {
             Some(&mut self.recovery),
         ));
         ParseResult {
+            document: self.document,
             version: self.version,
             tree: Some(tree),
             open_line: self.open_line,
@@ -523,7 +626,7 @@ mod tests {
                 None => {
                     parses.speculated += 1;
                     assert!(doc.unverified());
-                    let verified = doc.verify_job().unwrap().run(&|| false).unwrap();
+                    let verified = doc.verify_job().unwrap().run(&|| false);
                     assert!(!doc.store_verified(verified), "{:?}", doc.text());
                     assert!(!doc.unverified());
                     assert!(fresh.root_node().has_error());
@@ -610,10 +713,15 @@ mod tests {
         let speculated = parse(&mut doc);
         assert!(doc.unverified(), "the scan still finds the call open");
         assert!(!speculated.open_statements.is_empty());
-        // Given up when asked to: still unverified.
-        assert!(doc.verify_job().unwrap().run(&|| true).is_none());
+        // Counted as verified once the job is taken (a verification that
+        // panics is not tried again), unless it is given up.
+        let job = doc.verify_job().unwrap();
+        assert!(!doc.unverified());
+        let given_up = job.run(&|| true);
+        assert!(given_up.given_up());
+        assert!(!doc.store_verified(given_up));
         assert!(doc.unverified());
-        let verified = doc.verify_job().unwrap().run(&|| false).unwrap();
+        let verified = doc.verify_job().unwrap().run(&|| false);
         assert!(doc.store_verified(verified), "the model changes");
         let model = doc.parsed().unwrap();
         let fresh = MigrationFile::parse(doc.text());
@@ -635,9 +743,72 @@ mod tests {
         let job = doc.verify_job().unwrap();
         doc.apply(3, vec![change(4, 19, 4, 19, "t")]);
         assert!(!doc.unverified(), "not parsed yet");
-        assert!(!doc.store_verified(job.run(&|| false).unwrap()));
+        assert!(!doc.store_verified(job.run(&|| false)));
         parse(&mut doc);
         assert!(doc.unverified());
+    }
+
+    /// The model `--check` builds for the document's text.
+    fn assert_like_check(doc: &Document, what: &str) {
+        let model = doc.parsed().expect("parsed");
+        let fresh = MigrationFile::parse(doc.text());
+        assert_eq!(model.syntax_errors, fresh.syntax_errors, "{what}");
+        assert_eq!(model.open_statements, fresh.open_statements, "{what}");
+        assert_eq!(model.ops, fresh.ops, "{what}");
+    }
+
+    /// An argument continued at the statement's own indentation: legal, but
+    /// the scan reads it as a new statement (its known limit).
+    const SCAN_LIMIT: &str = "revision = 'a'\ndown_revision = None\n\ndef upgrade():\n    op.create_table('t',\n    sa.Column('c'))\n    f\n";
+
+    #[test]
+    fn brackets_typed_in_a_file_that_parses_speculate_only_about_themselves() {
+        // Found by review: an auto-closed `()` made the scan's known limit
+        // elsewhere an MG001 until the server was idle.
+        let mut doc = Document::new(1, SCAN_LIMIT);
+        parse(&mut doc);
+        doc.apply(2, vec![change(6, 5, 6, 5, "()")]);
+        parse(&mut doc);
+        assert!(!doc.unverified());
+        assert_like_check(&doc, "auto-closed brackets");
+        // A call opened on that line is speculated, once the text there
+        // no longer parses.
+        doc.apply(3, vec![change(6, 6, 6, 7, "")]);
+        parse(&mut doc);
+        assert_like_check(&doc, "the call left open");
+        doc.apply(4, vec![change(6, 6, 6, 6, "'")]);
+        parse(&mut doc);
+        assert!(doc.unverified(), "speculated");
+        assert_like_check(&doc, "a string opened in the open call");
+    }
+
+    #[test]
+    fn a_late_store_does_not_undo_a_verification() {
+        // Found by review: the analysis thread and a request both parsed the
+        // same version; the request stored after the verification.
+        let mut doc = Document::new(1, SCAN_LIMIT);
+        parse(&mut doc);
+        let end = "    sa.Column('c'))".len() as u32;
+        doc.apply(2, vec![change(5, end - 1, 5, end, "")]);
+        parse(&mut doc);
+        doc.apply(3, vec![change(5, end - 1, 5, end - 1, ")")]);
+        let (analysis, request) = (doc.parse_job(), doc.parse_job());
+        doc.store(&analysis.run());
+        let verified = doc.verify_job().unwrap().run(&|| false);
+        assert!(doc.store_verified(verified));
+        doc.store(&request.run());
+        assert!(!doc.unverified());
+        assert_like_check(&doc, "what requests read");
+    }
+
+    #[test]
+    fn a_parse_of_a_closed_document_is_not_stored_into_its_reopening() {
+        let old = Document::new(1, "revision = 'a'\n");
+        let job = old.parse_job();
+        let mut reopened = Document::new(1, "revision = 'b'\n");
+        reopened.store(&job.run());
+        assert!(reopened.parsed().is_none());
+        assert_eq!(parse(&mut reopened).revision_id().unwrap().value, "b");
     }
 
     /// Every node's kind and byte range (`to_sexp` shows no ranges).

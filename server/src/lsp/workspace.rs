@@ -135,14 +135,15 @@ impl Documents {
     pub fn verify(&self, stop: &dyn Fn() -> bool) -> Vec<Url> {
         let jobs: Vec<(Url, VerifyJob)> = lock(&self.inner)
             .by_uri
-            .iter()
+            .iter_mut()
             .filter_map(|(uri, doc)| Some((uri.clone(), doc.verify_job()?)))
             .collect();
         let mut changed = Vec::new();
+        let mut given_up = false;
         for (uri, job) in jobs {
-            let Some(verified) = job.run(stop) else {
-                break;
-            };
+            // Once one is given up, the others are handed back untried.
+            let verified = job.run(&|| given_up || stop());
+            given_up = verified.given_up();
             if let Some(doc) = lock(&self.inner).by_uri.get_mut(&uri) {
                 if doc.store_verified(verified) {
                     changed.push(uri);

@@ -42,13 +42,40 @@ pub fn parse(text: &str, old: Option<&Tree>) -> Tree {
     })
 }
 
-/// [`parse`], given up (`None`) as soon as `stop` says so: for work that
-/// can wait, such as confirming a model the editor already published.
-pub fn parse_unless(text: &str, old: Option<&Tree>, stop: &dyn Fn() -> bool) -> Option<Tree> {
+thread_local! {
+    /// The parser of work that can wait ([`parse_resumable`]), apart from
+    /// [`PARSER`] so that a parse given up never lingers in that one; with
+    /// the key of the parse it gave up, if any.
+    static RESUMABLE: RefCell<(Parser, Option<u128>)> = RefCell::new((
+        {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&language())
+                .expect("tree-sitter-python is ABI-compatible with tree-sitter");
+            parser
+        },
+        None,
+    ));
+}
+
+/// [`parse`], given up (`None`) as soon as `stop` says so: for work that can
+/// wait, such as confirming a model the editor already published. A parse
+/// given up is resumed by the next call with the same `key`, which must
+/// stand for the same text and `old` tree (tree-sitter keeps its state); a
+/// call with another key starts over.
+pub fn parse_resumable(
+    text: &str,
+    old: Option<&Tree>,
+    stop: &dyn Fn() -> bool,
+    key: u128,
+) -> Option<Tree> {
     let normalized = normalize_lone_cr(text);
     let bytes = normalized.as_deref().unwrap_or(text).as_bytes();
-    PARSER.with(|parser| {
-        let mut parser = parser.borrow_mut();
+    RESUMABLE.with(|cell| {
+        let (parser, paused) = &mut *cell.borrow_mut();
+        if paused.take().is_some_and(|k| k != key) {
+            parser.reset();
+        }
         let mut progress = |_: &ParseState| {
             if stop() {
                 ControlFlow::Break(())
@@ -62,8 +89,7 @@ pub fn parse_unless(text: &str, old: Option<&Tree>, stop: &dyn Fn() -> bool) -> 
             Some(ParseOptions::new().progress_callback(&mut progress)),
         );
         if tree.is_none() {
-            // Else the parser's next call would resume this parse.
-            parser.reset();
+            *paused = Some(key);
         }
         tree
     })
@@ -235,16 +261,35 @@ mod tests {
     }
 
     #[test]
-    fn a_parse_that_is_given_up_leaves_the_parser_ready_for_another_text() {
+    fn a_parse_given_up_is_resumed_by_its_key_only() {
         let long = "x = f(1, 2)\n".repeat(20_000);
-        assert!(parse_unless(&long, None, &|| true).is_none());
+        let fresh = parse(&long, None).root_node().to_sexp();
+        assert!(parse_resumable(&long, None, &|| true, 1).is_none());
+        // Another key starts over.
         let short = "y = 1\n";
-        let tree = parse_unless(short, None, &|| false).expect("not given up");
+        let tree = parse_resumable(short, None, &|| false, 2).expect("not given up");
         assert_eq!(
             tree.root_node().to_sexp(),
             parse(short, None).root_node().to_sexp()
         );
         assert_eq!(tree.root_node().end_byte(), short.len());
+        // The same key goes on where it stopped: given up after a few
+        // progress reports each time, it still ends, with the whole tree.
+        let calls = std::cell::Cell::new(0);
+        let stop = || {
+            calls.set(calls.get() + 1);
+            calls.get() % 50 == 0
+        };
+        let mut tries = 0;
+        let tree = loop {
+            tries += 1;
+            if let Some(tree) = parse_resumable(&long, None, &stop, 3) {
+                break tree;
+            }
+        };
+        assert!(tries > 2, "{tries}");
+        assert_eq!(tree.root_node().to_sexp(), fresh);
+        assert_eq!(tree.root_node().end_byte(), long.len());
     }
 
     #[test]
