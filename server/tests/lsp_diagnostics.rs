@@ -67,21 +67,28 @@ fn a_second_head_marks_both_and_fixing_down_revision_clears_both() {
     assert_eq!(server.shutdown(), Some(0));
 }
 
-#[test]
-fn a_keystroke_modelled_while_a_call_was_open_is_confirmed_by_the_real_text() {
-    // While a statement stays open, a keystroke is modelled from the text
-    // without it; the real text is parsed when the server is idle. Here the
-    // scan is wrong (an argument continued at the statement's own indentation
-    // reads as a new statement), so that parse must win and be published.
+/// A migration open in a server, whose call continues an argument at the
+/// statement's own indentation: legal, but the scan for open statements
+/// reads the continuation as a new statement (its known limit).
+fn open_scan_limit(capabilities: serde_json::Value) -> (Project, Server, String, String) {
     let project = Project::new();
     let text = migration("a1", None, "init").replace(
         "    op.create_table(\"t_a1\", sa.Column(",
         "    op.create_table(\"t_a1\",\n    sa.Column(",
     );
     let path = project.write("a1_init.py", &text);
-    let mut server = Server::start(&project.root, neovim_capabilities(), None);
+    let mut server = Server::start(&project.root, capabilities, None);
     let uri = server.open(&path, 1);
     server.diagnostics_until(&uri, |p| p["version"] == 1 && !has_code(p, "MG001"));
+    (project, server, uri, text)
+}
+
+#[test]
+fn a_keystroke_modelled_while_a_call_was_open_is_confirmed_by_the_real_text() {
+    // While a statement stays open, a keystroke is modelled from the text
+    // without it; the real text is parsed when the server is idle. Here the
+    // scan is wrong, so that parse must win and be published.
+    let (_project, mut server, uri, text) = open_scan_limit(neovim_capabilities());
     // The call's last `)` deleted: broken for real.
     let (line, col) = find(&text, ")\n\n\ndef downgrade");
     server.change(&uri, 2, (line, col), (line, col + 1), "");
@@ -97,15 +104,7 @@ fn auto_closed_brackets_in_a_file_that_parses_publish_no_syntax_error() {
     // Found by review: a `()` typed as VS Code does (both at once) made the
     // scan's known limit elsewhere in the file an MG001 until the server
     // was idle. The first publication of the version must be right.
-    let project = Project::new();
-    let text = migration("a1", None, "init").replace(
-        "    op.create_table(\"t_a1\", sa.Column(",
-        "    op.create_table(\"t_a1\",\n    sa.Column(",
-    );
-    let path = project.write("a1_init.py", &text);
-    let mut server = Server::start(&project.root, vscode_capabilities(), None);
-    let uri = server.open(&path, 1);
-    server.diagnostics_until(&uri, |p| p["version"] == 1 && !has_code(p, "MG001"));
+    let (_project, mut server, uri, text) = open_scan_limit(vscode_capabilities());
     let (line, _) = find(&text, "    op.drop_table");
     server.change(&uri, 2, (line, 0), (line, 0), "    print()\n");
     let first = server.diagnostics_until(&uri, |p| p["version"] == 2);
