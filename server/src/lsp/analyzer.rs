@@ -475,7 +475,13 @@ impl Analyzer {
         // The same files as the last snapshot published: unchanged ones are
         // skipped by index, without a lookup (10,000 files per keystroke).
         let previous = previous.filter(|p| Arc::ptr_eq(&p.index, &snapshot.index));
-        for (i, (file, findings)) in snapshot.files.iter().zip(&snapshot.diagnostics).enumerate() {
+        // Open documents first: the one being typed in does not wait for the
+        // files a background check just finished.
+        let files = &snapshot.files;
+        let open = (0..files.len()).filter(|&i| files[i].version.is_some());
+        let closed = (0..files.len()).filter(|&i| files[i].version.is_none());
+        for i in open.chain(closed) {
+            let (file, findings) = (&files[i], &snapshot.diagnostics[i]);
             if let Some(p) = &previous {
                 let old = &p.files[i];
                 if Arc::ptr_eq(&old.source, &file.source)
