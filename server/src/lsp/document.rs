@@ -31,9 +31,10 @@ use ropey::Rope;
 use tower_lsp::lsp_types::{Position, TextDocumentContentChangeEvent};
 use tree_sitter::{InputEdit, Point, Tree};
 
-use crate::migration::{MigrationFile, Recovery};
+use crate::migration::{MigrationFile, Recovery, Speculation};
 use crate::position::TextRange;
 use crate::syntax;
+use crate::syntax::recover::OpenStatement;
 
 /// Tells documents apart: a document closed and opened again may start over
 /// at the same version number, and a parse of the old one must not be
@@ -78,10 +79,11 @@ struct Parsed {
 pub struct ParseJob {
     document: u64,
     version: i32,
-    /// Try [`MigrationFile::speculated`] before parsing the real text.
-    speculate: bool,
-    /// The last version was recovered: `recovery` is the best base for
-    /// parsing the real text.
+    /// A change typed an opening bracket or quote: try
+    /// [`MigrationFile::speculated`] before parsing the real text.
+    opened: bool,
+    /// The last version was recovered: speculate too, and `recovery` is the
+    /// best base for parsing the real text.
     recovered: bool,
     /// The bytes changed since the last parse: a speculation that follows a
     /// version that parsed must find its open statements there.
@@ -262,7 +264,7 @@ impl Document {
         ParseJob {
             document: self.id,
             version: self.version,
-            speculate: recovered || self.opened,
+            opened: self.opened,
             recovered,
             changed: self.changed,
             text: self.text(),
@@ -324,7 +326,6 @@ impl Document {
             version: self.version,
             text: self.text(),
             tree: self.tree.clone(),
-            recovery: self.recovery.clone(),
             previous,
         })
     }
@@ -371,7 +372,6 @@ pub struct VerifyJob {
     version: i32,
     text: String,
     tree: Option<Tree>,
-    recovery: Option<Recovery>,
     previous: Arc<MigrationFile>,
 }
 
@@ -411,8 +411,9 @@ impl VerifyJob {
         let outcome = if tree.root_node().has_error() {
             Outcome::Broken
         } else {
-            let mut recovery = self.recovery;
-            let migration = MigrationFile::from_tree_recovering(
+            // A tree that parses needs no recovery base: it is one.
+            let mut recovery = None;
+            let migration = MigrationFile::from_tree_unrecovered(
                 self.text,
                 &tree,
                 Some(&self.previous),
@@ -440,44 +441,54 @@ impl Verified {
 }
 
 impl ParseJob {
+    /// Whether the job tries [`MigrationFile::speculated`] first.
+    fn speculates(&self) -> bool {
+        self.previous.is_some() && (self.opened || self.recovered)
+    }
+
     /// After a version that parsed, a statement the scan finds open away
     /// from what changed was open in a text that parsed: the scan is wrong
     /// there (its known limit), and only a parse of the real text can tell.
-    fn opened_here(&self, model: &MigrationFile) -> bool {
-        self.changed.is_some_and(|c| {
-            model
-                .open_statements
-                .iter()
-                .all(|s| s.statement.start <= c.end && c.start <= s.statement.end)
-        })
+    fn opened_here(&self, open: &[OpenStatement]) -> bool {
+        self.recovered
+            || self.changed.is_some_and(|c| {
+                open.iter()
+                    .all(|s| s.statement.start <= c.end && c.start <= s.statement.end)
+            })
     }
 
     pub fn run(mut self) -> ParseResult {
-        if let Some(previous) = self.previous.as_deref().filter(|_| self.speculate) {
-            let speculated =
-                MigrationFile::speculated(&self.text, previous, self.recovery.as_ref())
-                    .filter(|(model, _)| self.recovered || self.opened_here(model));
-            if let Some((migration, next)) = speculated {
-                return ParseResult {
-                    document: self.document,
-                    version: self.version,
-                    tree: None,
-                    open_line: self.open_line,
-                    recovery: Some(next),
-                    migration: Arc::new(migration),
-                };
+        let mut recover = true;
+        if let Some(previous) = self.previous.as_deref().filter(|_| self.speculates()) {
+            let accept = |open: &[OpenStatement]| self.opened_here(open);
+            match MigrationFile::speculated(&self.text, previous, self.recovery.as_ref(), &accept) {
+                Speculation::Modelled(migration, next) => {
+                    return ParseResult {
+                        document: self.document,
+                        version: self.version,
+                        tree: None,
+                        open_line: self.open_line,
+                        recovery: Some(next),
+                        migration: Arc::from(migration),
+                    };
+                }
+                Speculation::Refused => {}
+                // Found already: the real text is not scanned again.
+                Speculation::Unrecoverable => recover = false,
             }
         }
         let base = match (self.anchor, &self.recovery) {
             (_, Some(recovery)) if self.recovered => Some(recovery.base_for(&self.text)),
-            (Some((model, mut tree)), _) => {
-                tree.edit(&syntax::edit::diff_edit(&model.text, &self.text));
-                Some(tree)
-            }
+            (Some((model, tree)), _) => Some(syntax::edit::rebased(&tree, &model.text, &self.text)),
             (None, _) => self.tree,
         };
         let tree = syntax::parse(&self.text, base.as_ref());
-        let migration = Arc::new(MigrationFile::from_tree_recovering(
+        let model = if recover {
+            MigrationFile::from_tree_recovering
+        } else {
+            MigrationFile::from_tree_unrecovered
+        };
+        let migration = Arc::new(model(
             self.text,
             &tree,
             self.previous.as_deref(),
@@ -632,12 +643,7 @@ mod tests {
                     assert!(fresh.root_node().has_error());
                 }
             }
-            let fresh = MigrationFile::parse(doc.text());
-            let model = doc.parsed().unwrap();
-            assert_eq!(model.ops, fresh.ops);
-            assert_eq!(model.open_statements, fresh.open_statements);
-            assert_eq!(model.syntax_errors, fresh.syntax_errors);
-            assert_eq!(model.comments, fresh.comments);
+            assert_like_check(doc, &format!("after {:?}", doc.text()));
             (line, column) = if ch == '\n' {
                 (line + 1, 0)
             } else {
@@ -730,7 +736,7 @@ mod tests {
         assert_eq!(model.ops[0].method, "create_table");
         // The next keystroke parses the real text again.
         doc.apply(4, vec![change(line, 0, line, 0, " ")]);
-        assert!(!doc.parse_job().speculate);
+        assert!(!doc.parse_job().speculates());
     }
 
     #[test]
@@ -755,6 +761,7 @@ mod tests {
         assert_eq!(model.syntax_errors, fresh.syntax_errors, "{what}");
         assert_eq!(model.open_statements, fresh.open_statements, "{what}");
         assert_eq!(model.ops, fresh.ops, "{what}");
+        assert_eq!(model.comments, fresh.comments, "{what}");
     }
 
     /// An argument continued at the statement's own indentation: legal, but

@@ -181,10 +181,22 @@ impl Recovery {
     /// syntax errors of nearly the same text, the best base there is for the
     /// next version of a recovered document.
     pub fn base_for(&self, text: &str) -> Tree {
-        let mut tree = self.tree.clone();
-        tree.edit(&syntax::edit::diff_edit(&self.text, text));
-        tree
+        syntax::edit::rebased(&self.tree, &self.text, text)
     }
+}
+
+/// What [`MigrationFile::speculated`] found.
+pub enum Speculation {
+    /// The model of the text without its open statements, and the base for
+    /// the next version's.
+    Modelled(Box<MigrationFile>, Recovery),
+    /// The caller refused the open statements found: parse the real text and
+    /// recover as usual.
+    Refused,
+    /// Nothing to recover (no open statement, or the text without them does
+    /// not parse): the real text's own model is the one
+    /// ([`MigrationFile::from_tree_unrecovered`]), whatever its parse says.
+    Unrecoverable,
 }
 
 impl MigrationFile {
@@ -257,13 +269,25 @@ impl MigrationFile {
     ) -> MigrationFile {
         if tree.root_node().has_error() {
             let base = recovery.as_mut().and_then(|r| r.take());
-            if let Some((file, next)) = MigrationFile::recovered(&text, previous, base.as_ref()) {
+            let found = MigrationFile::recovered(&text, previous, base.as_ref(), &|_| true);
+            if let Speculation::Modelled(file, next) = found {
                 if let Some(r) = recovery {
                     *r = Some(next);
                 }
-                return file;
+                return *file;
             }
         }
+        MigrationFile::from_tree_unrecovered(text, tree, previous, recovery)
+    }
+
+    /// [`MigrationFile::from_tree_recovering`] for a text already known to
+    /// be [`Speculation::Unrecoverable`]: the model of `tree` itself.
+    pub fn from_tree_unrecovered(
+        text: String,
+        tree: &Tree,
+        previous: Option<&MigrationFile>,
+        recovery: Option<&mut Option<Recovery>>,
+    ) -> MigrationFile {
         let clean = !tree.root_node().has_error();
         if let Some(r) = recovery {
             *r = clean.then(|| Recovery {
@@ -281,31 +305,37 @@ impl MigrationFile {
     /// (the editor asks when the last version had one, or the keystroke typed
     /// an opening bracket or quote). The editor confirms it later, when idle,
     /// with a parse of the real text (`lsp::document`), and takes the usual
-    /// model if that parse finds no error after all. `None` when the version
-    /// has no open statement, or its text without them does not parse: then
-    /// the real text is parsed.
+    /// model if that parse finds no error after all. `accept` sees the open
+    /// statements before anything is parsed.
     pub fn speculated(
         text: &str,
         previous: &MigrationFile,
         recovery: Option<&Recovery>,
-    ) -> Option<(MigrationFile, Recovery)> {
-        MigrationFile::recovered(text, Some(previous), recovery)
+        accept: &dyn Fn(&[OpenStatement]) -> bool,
+    ) -> Speculation {
+        MigrationFile::recovered(text, Some(previous), recovery, accept)
     }
 
     fn recovered(
         text: &str,
         previous: Option<&MigrationFile>,
         base: Option<&Recovery>,
-    ) -> Option<(MigrationFile, Recovery)> {
+        accept: &dyn Fn(&[OpenStatement]) -> bool,
+    ) -> Speculation {
         let open = recover::open_statements(text);
         if open.is_empty() {
-            return None;
+            return Speculation::Unrecoverable;
         }
-        let copy = recover::blank(text, &open)?;
+        if !accept(&open) {
+            return Speculation::Refused;
+        }
+        let Some(copy) = recover::blank(text, &open) else {
+            return Speculation::Unrecoverable;
+        };
         let base = base.map(|last| last.base_for(&copy));
         let tree = syntax::parse(&copy, base.as_ref());
         if tree.root_node().has_error() {
-            return None;
+            return Speculation::Unrecoverable;
         }
         let mut file = MigrationFile::build(copy, &tree, previous);
         file.syntax_errors = open.iter().map(|s| (s.statement, false)).collect();
@@ -315,7 +345,7 @@ impl MigrationFile {
             text: Arc::new(copy),
             tree,
         };
-        Some((file, next))
+        Speculation::Modelled(Box::new(file), next)
     }
 
     fn build(text: String, tree: &Tree, previous: Option<&MigrationFile>) -> MigrationFile {

@@ -12,7 +12,14 @@
 //! (~2 ms). The tree is the same either way (tree-sitter's incremental parse
 //! equals a fresh one); only the time differs.
 
-use tree_sitter::{InputEdit, Point};
+use tree_sitter::{InputEdit, Point, Tree};
+
+/// `tree`, a tree of `old`, edited to be the base of a parse of `new`.
+pub fn rebased(tree: &Tree, old: &str, new: &str) -> Tree {
+    let mut tree = tree.clone();
+    tree.edit(&diff_edit(old, new));
+    tree
+}
 
 /// The edit that turns `old` into `new`: their common prefix and suffix are
 /// kept, the middle is replaced. Both ends are cut back to character

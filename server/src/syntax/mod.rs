@@ -21,14 +21,16 @@ pub fn language() -> Language {
     tree_sitter_python::LANGUAGE.into()
 }
 
+fn new_parser() -> Parser {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&language())
+        .expect("tree-sitter-python is ABI-compatible with tree-sitter");
+    parser
+}
+
 thread_local! {
-    static PARSER: RefCell<Parser> = RefCell::new({
-        let mut parser = Parser::new();
-        parser
-            .set_language(&language())
-            .expect("tree-sitter-python is ABI-compatible with tree-sitter");
-        parser
-    });
+    static PARSER: RefCell<Parser> = RefCell::new(new_parser());
 }
 
 /// Parses `text`, reusing `old` (already edited with `Tree::edit`) when given.
@@ -46,16 +48,7 @@ thread_local! {
     /// The parser of work that can wait ([`parse_resumable`]), apart from
     /// [`PARSER`] so that a parse given up never lingers in that one; with
     /// the key of the parse it gave up, if any.
-    static RESUMABLE: RefCell<(Parser, Option<u128>)> = RefCell::new((
-        {
-            let mut parser = Parser::new();
-            parser
-                .set_language(&language())
-                .expect("tree-sitter-python is ABI-compatible with tree-sitter");
-            parser
-        },
-        None,
-    ));
+    static RESUMABLE: RefCell<(Parser, Option<u128>)> = RefCell::new((new_parser(), None));
 }
 
 /// [`parse`], given up (`None`) as soon as `stop` says so: for work that can
