@@ -120,9 +120,7 @@ impl Documents {
         }
         Some((result.version, result.migration))
     }
-}
 
-impl Documents {
     /// Whether an open document's model was speculated and waits for its
     /// real text to be parsed ([`Documents::verify`]).
     pub fn unverified(&self) -> bool {
